@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The `driftgate` command.
+import { ConfigError, createLogger, describeError, loadConfig } from '../core/index.js';
+import { createGateway } from '../serve/index.js';
+
+const USAGE = `usage: driftgate <command>
+
+commands:
+  serve      run the gateway on the model repository (default)
+  openapi    print the OpenAPI document of the HTTP API
+  config     print every configuration option with its default
+
+Configuration comes from environment variables (see README); DRIFTGATE_CONFIG names an optional JSON file.`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, { component: 'gateway' });
+  const gateway = createGateway({ config, logger });
+  const port = await gateway.listen();
+  logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo });
+  await gateway.start();
+  logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    gateway
+      .close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        logger.error('shutdown failed', { error: describeError(err) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'serve';
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'openapi': {
+      const { buildOpenApi } = await import('../serve/index.js');
+      process.stdout.write(JSON.stringify(buildOpenApi(), null, 2) + '\n');
+      return;
+    }
+    case 'config': {
+      const { describeConfig } = await import('../core/index.js');
+      for (const row of describeConfig()) process.stdout.write(`${row.env}=${row.default}\t${row.doc}\n`);
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.message + '\n');
+    process.exit(2);
+  }
+  process.stderr.write(`driftgate: ${describeError(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+// Configuration: every option is read once at start-up from the environment (and optionally a JSON
+// file named by DRIFTGATE_CONFIG whose keys are the same variable names), validated with zod, then
+// frozen and passed down. A bad value stops the process with a message naming the option.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+interface OptionSpec<S extends z.ZodType> {
+  env: string;
+  schema: S;
+  doc: string;
+}
+
+function option<S extends z.ZodType>(env: string, schema: S, doc: string): OptionSpec<S> {
+  return { env, schema, doc };
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string()),
+);
+
+/** Every option driftgate reads: environment name, validation with default, and one line of documentation. */
+export const configOptions = {
+  port: option('PORT', int(0, 65535).default(8080), 'Gateway HTTP port.'),
+  host: option('DRIFTGATE_HOST', z.string().default('0.0.0.0'), 'Address the gateway listens on.'),
+  modelRepo: option('DRIFTGATE_MODEL_REPO', z.string().min(1).default('./models'), 'Model repository directory: <repo>/<model>/<version>/.'),
+  adminToken: option(
+    'DRIFTGATE_ADMIN_TOKEN',
+    z.string().min(1).optional(),
+    'Bearer token for /admin/*. While unset, every admin call is refused (403).',
+  ),
+  models: option('DRIFTGATE_MODELS', list.default([]), 'Comma list of models to serve; empty serves every model in the repository.'),
+  versionsLoaded: option('DRIFTGATE_VERSIONS_LOADED', int(1, 100).default(2), 'How many versions of each model are kept loaded (newest first, plus the serving one).'),
+  pollIntervalMs: option('DRIFTGATE_POLL_INTERVAL_MS', int(0, 86_400_000).default(5000), 'How often the repository is scanned for new versions, in ms; 0 turns polling off.'),
+  maxBodyBytes: option('DRIFTGATE_MAX_BODY_BYTES', int(1024, 1 << 30).default(16 * 1024 * 1024), 'Largest accepted request body in bytes; larger bodies get 413.'),
+  batching: option('DRIFTGATE_BATCHING', bool.default(true), 'Dynamic batching: merge concurrent requests into one runtime call.'),
+  maxBatchSize: option('DRIFTGATE_MAX_BATCH_SIZE', int(1, 4096).default(64), 'Rows in one runtime call, unless the manifest sets batching.max_batch_size.'),
+  maxQueueDelayUs: option('DRIFTGATE_MAX_QUEUE_DELAY_US', int(0, 10_000_000).default(0), 'How long a request may wait for others to fill a batch, in µs, unless the manifest sets batching.max_queue_delay_us.'),
+  maxQueueSize: option('DRIFTGATE_MAX_QUEUE_SIZE', int(1, 1_000_000).default(2048), 'Rows that may wait per model version; beyond it requests get 503 with Retry-After.'),
+  inferTimeoutMs: option('DRIFTGATE_INFER_TIMEOUT_MS', int(1, 600_000).default(10_000), 'Time limit of one runtime call, in ms; past it the request gets 504.'),
+  breakerErrorPercent: option('DRIFTGATE_BREAKER_ERROR_PERCENT', int(1, 100).default(50), 'Failure share (%) over the rolling window that opens a version\'s circuit breaker.'),
+  breakerVolumeThreshold: option('DRIFTGATE_BREAKER_VOLUME_THRESHOLD', int(0, 1_000_000).default(5), 'Calls in the rolling window before the breaker may open.'),
+  breakerResetMs: option('DRIFTGATE_BREAKER_RESET_MS', int(100, 3_600_000).default(30_000), 'How long an open breaker waits before letting a trial call through, in ms.'),
+  onnxIntraOpThreads: option('DRIFTGATE_ONNX_INTRA_OP_THREADS', int(0, 256).default(1), 'onnxruntime intra-op threads per session (0 = onnxruntime decides).'),
+  onnxInterOpThreads: option('DRIFTGATE_ONNX_INTER_OP_THREADS', int(0, 256).default(1), 'onnxruntime inter-op threads per session (0 = onnxruntime decides).'),
+  onnxGraphOptimization: option(
+    'DRIFTGATE_ONNX_GRAPH_OPTIMIZATION',
+    z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+    'onnxruntime graph optimization level.',
+  ),
+  tfjsBackend: option('DRIFTGATE_TFJS_BACKEND', z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'), 'tfjs backend: auto uses tfjs-node when it loads, else wasm.'),
+  warmupRuns: option('DRIFTGATE_WARMUP_RUNS', int(0, 1000).default(3), 'Inference calls on synthetic input before a version takes traffic.'),
+  drainTimeoutMs: option('DRIFTGATE_DRAIN_TIMEOUT_MS', int(0, 600_000).default(30_000), 'How long a replaced version may finish in-flight requests before it is disposed, in ms.'),
+  shutdownGraceMs: option('DRIFTGATE_SHUTDOWN_GRACE_MS', int(0, 600_000).default(30_000), 'On SIGTERM/SIGINT, how long in-flight requests may finish before exit, in ms.'),
+  logLevel: option('DRIFTGATE_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'), 'Log level (JSON lines on stderr).'),
+  kafkaBrokers: option('KAFKA_BROKERS', list.default([]), 'Comma list of Kafka brokers; empty uses the embedded in-process bus.'),
+  topicPrefix: option('DRIFTGATE_TOPIC_PREFIX', z.string().default('driftgate.'), 'Prefix of the Kafka topic names.'),
+  monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Metrics port of the standalone monitor.'),
+};
+
+type Options = typeof configOptions;
+export type Config = Readonly<{ [K in keyof Options]: z.output<Options[K]['schema']> }>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the optional JSON config file; its keys are the environment variable names. */
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`DRIFTGATE_CONFIG: cannot read ${path}: ${(err as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`DRIFTGATE_CONFIG: ${path} is not valid JSON: ${(err as Error).message}`]);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`DRIFTGATE_CONFIG: ${path} must hold a JSON object`]);
+  }
+  const known = new Set(Object.values(configOptions).map((o) => o.env));
+  const unknown = Object.keys(parsed).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ConfigError(unknown.map((k) => `${k}: unknown option in ${path}`));
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Builds the configuration from environment variables over the config file over defaults.
+ * `overrides` (keyed by option name, e.g. `{ port: 0 }`) win over both; tests use them.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const file = env.DRIFTGATE_CONFIG ? readConfigFile(env.DRIFTGATE_CONFIG) : {};
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(configOptions) as [keyof Options, OptionSpec<z.ZodType>][]) {
+    if (key in overrides) {
+      out[key] = overrides[key];
+      continue;
+    }
+    const raw = env[spec.env] !== undefined && env[spec.env] !== '' ? env[spec.env] : file[spec.env];
+    const result = spec.schema.safeParse(raw);
+    if (result.success) out[key] = result.data;
+    else problems.push(`${spec.env}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as Config;
+}
+
+/** Rows for the configuration table in the README and docs: name, default, meaning. */
+export function describeConfig(): { env: string; default: string; doc: string }[] {
+  return Object.values(configOptions).map((spec) => {
+    const parsed = (spec.schema as z.ZodType).safeParse(undefined);
+    const value = parsed.success ? parsed.data : undefined;
+    const shown = value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') || '(empty)' : String(value);
+    return { env: spec.env, default: shown, doc: spec.doc };
+  });
+}

@@ -1,0 +1,140 @@
+// The manifest `driftgate.json` that sits beside every model version. It is the contract between
+// the trainer that writes a version and the gateway and monitor that read it: which features the
+// model takes and in what order, how raw values become the model's input vector, what the outputs
+// mean, and what the training data looked like (for drift tests).
+import { z } from 'zod';
+
+export const MANIFEST_FILE = 'driftgate.json';
+
+/** Names that are safe as path segments and metric label values. */
+export const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'model names use letters, digits, "_", "-" and "." and start with a letter or digit')
+  .refine((name) => !name.includes('..'), 'model names may not contain ".."');
+
+export const featureSchema = z.discriminatedUnion('type', [
+  z.object({ name: z.string().min(1), type: z.literal('numeric') }),
+  z.object({ name: z.string().min(1), type: z.literal('categorical'), categories: z.array(z.string()).min(1) }),
+]);
+export type Feature = z.infer<typeof featureSchema>;
+
+/** How one numeric feature is scaled before it reaches the model. Fitted on the training split. */
+export const scalerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('standardize'), mean: z.number(), std: z.number().positive() }),
+  z.object({ kind: z.literal('minmax'), min: z.number(), max: z.number() }),
+]);
+export type Scaler = z.infer<typeof scalerSchema>;
+
+/**
+ * Serving applies these before the model. Numeric features without a scaler pass through raw;
+ * categorical features are always one-hot encoded over their manifest categories.
+ */
+export const preprocessingSchema = z.object({
+  scalers: z.record(z.string(), scalerSchema).default({}),
+  /** What to do with a categorical value outside the known categories: reject the request, or encode all zeros. */
+  unknownCategory: z.enum(['error', 'ignore']).default('error'),
+});
+export type Preprocessing = z.infer<typeof preprocessingSchema>;
+
+export const numericProfileSchema = z.object({
+  type: z.literal('numeric'),
+  count: z.number().int().nonnegative(),
+  mean: z.number(),
+  std: z.number().nonnegative(),
+  min: z.number(),
+  max: z.number(),
+  /** Quantiles at evenly spaced probabilities 0, 1/(n-1), ..., 1. */
+  quantiles: z.array(z.number()),
+  /** A seeded random sample of the training values (at most a few thousand), for two-sample tests. */
+  sample: z.array(z.number()),
+});
+export const categoricalProfileSchema = z.object({
+  type: z.literal('categorical'),
+  count: z.number().int().nonnegative(),
+  counts: z.record(z.string(), z.number().nonnegative()),
+});
+export const columnProfileSchema = z.discriminatedUnion('type', [numericProfileSchema, categoricalProfileSchema]);
+export type ColumnProfile = z.infer<typeof columnProfileSchema>;
+
+/** Distribution of the training data, the reference that live traffic is compared against. */
+export const referenceProfileSchema = z.object({
+  rows: z.number().int().nonnegative(),
+  features: z.record(z.string(), columnProfileSchema),
+  /** Predicted class (classification) or predicted value (regression) on the training data. */
+  prediction: columnProfileSchema.optional(),
+  /** Labels of the training data. */
+  label: columnProfileSchema.optional(),
+});
+export type ReferenceProfile = z.infer<typeof referenceProfileSchema>;
+
+export const batchingSchema = z.object({
+  max_batch_size: z.number().int().min(1).max(4096).optional(),
+  max_queue_delay_us: z.number().int().min(0).max(10_000_000).optional(),
+});
+
+export const lineageSchema = z
+  .object({
+    parent: z.number().int().positive().nullable().default(null),
+    trigger: z.string().default('manual'),
+    dataFingerprint: z.string().optional(),
+    hyperparameters: z.record(z.string(), z.unknown()).default({}),
+    seed: z.number().int().optional(),
+    createdAt: z.string().optional(),
+  })
+  .passthrough();
+
+export const manifestSchema = z
+  .object({
+    name: modelNameSchema,
+    version: z.number().int().positive(),
+    format: z.enum(['onnx', 'tfjs-layers', 'tfjs-graph']),
+    task: z.enum(['classification', 'regression']),
+    features: z.array(featureSchema).min(1),
+    /** Name of the model's input tensor (ONNX input name; informational for tfjs). */
+    input: z.string().min(1),
+    /** Name of the model's output tensor: class probabilities or the regression value. */
+    output: z.string().min(1),
+    /** Class names, in the order of the model's output columns (classification only). */
+    labels: z.array(z.string()).optional(),
+    preprocessing: preprocessingSchema.default({ scalers: {}, unknownCategory: 'error' }),
+    reference: referenceProfileSchema.optional(),
+    metrics: z.record(z.string(), z.unknown()).default({}),
+    lineage: lineageSchema.optional(),
+    batching: batchingSchema.optional(),
+    description: z.string().optional(),
+  })
+  .passthrough()
+  .superRefine((m, ctx) => {
+    if (m.task === 'classification' && (!m.labels || m.labels.length < 2)) {
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: 'a classification model needs at least two labels' });
+    }
+    const names = new Set<string>();
+    for (const f of m.features) {
+      if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['features'], message: `duplicate feature "${f.name}"` });
+      names.add(f.name);
+    }
+    for (const name of Object.keys(m.preprocessing.scalers)) {
+      const f = m.features.find((x) => x.name === name);
+      if (!f || f.type !== 'numeric') {
+        ctx.addIssue({ code: 'custom', path: ['preprocessing', 'scalers', name], message: `no numeric feature "${name}"` });
+      }
+    }
+  });
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestInput = z.input<typeof manifestSchema>;
+
+/** Width of the model's input vector: one column per numeric feature, one per category. */
+export function inputWidth(features: readonly Feature[]): number {
+  return features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.categories.length), 0);
+}
+
+/** Width of the model's output: one column per class, or one value. */
+export function outputWidth(manifest: Pick<Manifest, 'task' | 'labels'>): number {
+  return manifest.task === 'classification' ? (manifest.labels?.length ?? 0) : 1;
+}
+
+export function parseManifest(json: unknown): Manifest {
+  return manifestSchema.parse(json);
+}

@@ -1,0 +1,169 @@
+// Dynamic batching, Triton-style: requests for one model version wait in a bounded queue and are
+// merged into one runtime call of up to `maxBatchSize` rows. A batch leaves as soon as the runtime
+// is free and either the batch is full or the oldest request has waited `maxQueueDelayUs`; with a
+// delay of 0 nothing waits on purpose, and requests that arrive while a batch computes ride together
+// in the next one. When the queue is full, new requests are refused at once (load shedding).
+import { DriftgateError } from '../core/index.js';
+
+export interface BatcherOptions {
+  /** Merge concurrent requests; when false every request is its own runtime call. */
+  enabled: boolean;
+  maxBatchSize: number;
+  maxQueueDelayUs: number;
+  /** Rows that may wait (or, without batching, be in flight) at once. */
+  maxQueueRows: number;
+  /** Names the queue in errors, e.g. `iris version 2`. */
+  label: string;
+}
+
+export interface BatchObserver {
+  /** Time a request spent queued before its batch started, in seconds. */
+  queued?(seconds: number): void;
+  /** Rows in a runtime call that just started. */
+  batch?(rows: number): void;
+}
+
+type RunFn = (input: Float32Array, rows: number) => Promise<Float32Array>;
+
+interface Pending {
+  input: Float32Array;
+  rows: number;
+  enqueuedAt: number;
+  resolve: (out: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+export class DynamicBatcher {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private outstanding = 0;
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly run: RunFn,
+    private readonly inputWidth: number,
+    private readonly outputWidth: number,
+    private readonly options: BatcherOptions,
+    private readonly observer: BatchObserver = {},
+  ) {}
+
+  /** Rows waiting for a batch. */
+  get queuedRows(): number {
+    return this.queued;
+  }
+
+  submit(input: Float32Array, rows: number): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new DriftgateError('MODEL_NOT_READY', `${this.options.label} is unloading`));
+    const held = this.options.enabled ? this.queued : this.outstanding;
+    if (held > 0 && held + rows > this.options.maxQueueRows) {
+      return Promise.reject(
+        new DriftgateError('QUEUE_FULL', `${this.options.label} is overloaded: ${held} rows are waiting (limit ${this.options.maxQueueRows})`, {
+          retryAfterSeconds: 1,
+        }),
+      );
+    }
+    if (!this.options.enabled) return this.runAlone(input, rows);
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.queue.push({ input, rows, enqueuedAt: performance.now(), resolve, reject });
+      this.queued += rows;
+      this.schedule();
+    });
+  }
+
+  private async runAlone(input: Float32Array, rows: number): Promise<Float32Array> {
+    this.outstanding += rows;
+    this.observer.queued?.(0);
+    this.observer.batch?.(rows);
+    try {
+      return await this.run(input, rows);
+    } finally {
+      this.outstanding -= rows;
+    }
+  }
+
+  private schedule(): void {
+    // One runtime call per version at a time: the runtime uses its own threads, and a second
+    // concurrent call would only compete with the first for the same cores.
+    if (this.running > 0 || this.queue.length === 0) return;
+    const delayMs = this.options.maxQueueDelayUs / 1000;
+    const waited = performance.now() - this.queue[0]!.enqueuedAt;
+    if (this.queued >= this.options.maxBatchSize || waited >= delayMs) {
+      this.dispatch();
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, Math.max(1, Math.ceil(delayMs - waited)));
+  }
+
+  private dispatch(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch: Pending[] = [];
+    let rows = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (batch.length > 0 && rows + next.rows > this.options.maxBatchSize) break;
+      batch.push(this.queue.shift()!);
+      rows += next.rows;
+    }
+    this.queued -= rows;
+    this.running++;
+    const now = performance.now();
+    for (const p of batch) this.observer.queued?.((now - p.enqueuedAt) / 1000);
+    this.observer.batch?.(rows);
+    void this.execute(batch, rows).finally(() => {
+      this.running--;
+      this.schedule();
+    });
+  }
+
+  private async execute(batch: Pending[], rows: number): Promise<void> {
+    let input: Float32Array;
+    if (batch.length === 1) input = batch[0]!.input;
+    else {
+      input = new Float32Array(rows * this.inputWidth);
+      let offset = 0;
+      for (const p of batch) {
+        input.set(p.input, offset);
+        offset += p.input.length;
+      }
+    }
+    let output: Float32Array;
+    try {
+      output = await this.run(input, rows);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    if (output.length !== rows * this.outputWidth) {
+      const err = new DriftgateError(
+        'INTERNAL',
+        `${this.options.label} returned ${output.length} values for ${rows} rows; expected ${this.outputWidth} per row`,
+      );
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let offset = 0;
+    for (const p of batch) {
+      const size = p.rows * this.outputWidth;
+      p.resolve(batch.length === 1 ? output : output.slice(offset, offset + size));
+      offset += size;
+    }
+  }
+
+  /** Refuses new work and fails whatever still waits; running batches finish. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const err = new DriftgateError('MODEL_NOT_READY', `${this.options.label} is unloading`);
+    for (const p of this.queue.splice(0)) p.reject(err);
+    this.queued = 0;
+  }
+}

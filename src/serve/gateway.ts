@@ -1,0 +1,138 @@
+// The gateway: builds the Express app from its parts, starts it, and shuts it down gracefully.
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Express } from 'express';
+import { DriftgateError, createLogger } from '../core/index.js';
+import type { Config, Logger } from '../core/index.js';
+import { errorHandler, jsonBody, requestMetrics } from './http.js';
+import { createServeMetrics } from './metrics.js';
+import type { ServeMetrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+import { discardPredictions } from './prediction-log.js';
+import type { PredictionSink } from './prediction-log.js';
+import { ModelRegistry } from './registry.js';
+import { ModelRepository } from './repository.js';
+import { adminRoutes } from './routes/admin.js';
+import type { GatewayContext } from './routes/context.js';
+import { v1Routes } from './routes/v1.js';
+import { notFound, v2Routes } from './routes/v2.js';
+import type { VersionSettings } from './served-version.js';
+
+export interface GatewayDeps {
+  config: Config;
+  logger?: Logger;
+  metrics?: ServeMetrics;
+  sink?: PredictionSink;
+  registry?: ModelRegistry;
+}
+
+export interface Gateway {
+  app: Express;
+  context: GatewayContext;
+  /** Loads the models (start-up pass) and starts polling the repository. */
+  start(): Promise<void>;
+  /** Listens on the configured port; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Readiness off, stop accepting, finish in-flight requests (bounded by the grace period), free models. */
+  close(): Promise<void>;
+  server: Server | undefined;
+}
+
+export function versionSettings(config: Config): VersionSettings {
+  return {
+    runtime: {
+      onnx: { intraOpThreads: config.onnxIntraOpThreads, interOpThreads: config.onnxInterOpThreads, graphOptimization: config.onnxGraphOptimization },
+      tfjsBackend: config.tfjsBackend,
+    },
+    batching: config.batching,
+    maxBatchSize: config.maxBatchSize,
+    maxQueueDelayUs: config.maxQueueDelayUs,
+    maxQueueSize: config.maxQueueSize,
+    inferTimeoutMs: config.inferTimeoutMs,
+    breakerErrorPercent: config.breakerErrorPercent,
+    breakerVolumeThreshold: config.breakerVolumeThreshold,
+    breakerResetMs: config.breakerResetMs,
+    warmupRuns: config.warmupRuns,
+  };
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config } = deps;
+  const logger = deps.logger ?? createLogger(config.logLevel, { component: 'gateway' });
+  const metrics = deps.metrics ?? createServeMetrics();
+  const registry =
+    deps.registry ??
+    new ModelRegistry({
+      repo: new ModelRepository(config.modelRepo),
+      settings: versionSettings(config),
+      metrics,
+      logger,
+      models: config.models,
+      versionsLoaded: config.versionsLoaded,
+      drainTimeoutMs: config.drainTimeoutMs,
+      pollIntervalMs: config.pollIntervalMs,
+    });
+  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, lifecycle: { shuttingDown: false } };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestMetrics(metrics));
+  app.use((_req, res, next) => {
+    if (context.lifecycle.shuttingDown) {
+      res.setHeader('Connection', 'close');
+      return next(new DriftgateError('SHUTTING_DOWN', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
+    }
+    next();
+  });
+  app.use(jsonBody(config.maxBodyBytes));
+  app.use(v2Routes(context));
+  app.use(v1Routes(context));
+  app.use(adminRoutes(context));
+  const openapi = buildOpenApi();
+  app.get('/openapi.json', (_req, res) => {
+    res.locals.endpoint = '/openapi.json';
+    res.json(openapi);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.locals.endpoint = '/metrics';
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.use((req) => notFound(req));
+  app.use(errorHandler(logger, config.maxBodyBytes));
+
+  const gateway: Gateway = {
+    app,
+    context,
+    server: undefined,
+    start: () => registry.start(),
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        const server = app.listen(port, host, (err?: Error) => {
+          if (err) return reject(err);
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+        server.keepAliveTimeout = 65_000;
+        gateway.server = server;
+      }),
+    close: async () => {
+      if (context.lifecycle.shuttingDown) return;
+      context.lifecycle.shuttingDown = true;
+      const server = gateway.server;
+      if (server) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+        if ((await Promise.race([closed, grace])) === 'timeout') {
+          logger.warn('shutdown grace period over; closing remaining connections');
+          server.closeAllConnections();
+        }
+      }
+      await registry.stop();
+    },
+  };
+  return gateway;
+}

@@ -1,0 +1,15 @@
+// The serving context: gateway, model registry and repository, runtimes, batching, metrics.
+export { createGateway, versionSettings } from './gateway.js';
+export type { Gateway, GatewayDeps } from './gateway.js';
+export { ModelRegistry } from './registry.js';
+export type { ModelStatus, VersionStatus, RegistryOptions } from './registry.js';
+export { ModelRepository, checkModelName, checkVersion, POINTER_FILE } from './repository.js';
+export { createServeMetrics, LATENCY_BUCKETS } from './metrics.js';
+export type { ServeMetrics } from './metrics.js';
+export { DynamicBatcher } from './batcher.js';
+export type { BatcherOptions } from './batcher.js';
+export { openRuntime, OnnxRuntime, TfjsRuntime } from './runtime/index.js';
+export type { ModelRuntime, RuntimeOptions } from './runtime/index.js';
+export { discardPredictions } from './prediction-log.js';
+export type { PredictionRecord, PredictionSink, PredictionOutput } from './prediction-log.js';
+export { buildOpenApi } from './openapi.js';

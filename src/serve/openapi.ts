@@ -1,0 +1,96 @@
+// The OpenAPI 3.1 document of the HTTP API, built from the zod schemas that validate requests.
+import { z } from 'zod';
+import * as s from './schemas.js';
+
+type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; errors?: number[]; admin?: boolean };
+
+const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
+const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
+
+function operation(op: Op, path: string) {
+  const params = [path.includes('{model}') ? modelParam : null, path.includes('{version}') ? versionParam : null].filter(Boolean);
+  const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  const responses: Record<string, unknown> = {
+    200:
+      op.ok === 'text'
+        ? { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }
+        : { description: 'OK', content: { 'application/json': { schema: schemaOf(op.ok) } } },
+  };
+  for (const code of op.errors ?? []) responses[code] = { description: errorText[code] ?? 'error', ...errorRef };
+  return {
+    summary: op.summary,
+    tags: [op.tag],
+    ...(params.length ? { parameters: params } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.body) } } } } : {}),
+    ...(op.admin ? { security: [{ bearer: [] }] } : {}),
+    responses,
+  };
+}
+
+const errorText: Record<number, string> = {
+  400: 'Invalid request (the message names the field)',
+  401: 'Missing bearer token',
+  403: 'Wrong token, or the admin API is disabled',
+  404: 'Unknown model or version',
+  409: 'Conflicting state (e.g. unloading the serving version)',
+  413: 'Body larger than DRIFTGATE_MAX_BODY_BYTES',
+  415: 'Content-Type is not application/json',
+  422: 'The model version failed to load',
+  503: 'Not ready, overloaded (Retry-After) or circuit open',
+  504: 'Inference timed out',
+};
+
+let registry = z.registry<{ id?: string }>();
+function schemaOf(schema: z.ZodType) {
+  const id = (schema.meta() as { id?: string } | undefined)?.id;
+  if (id) {
+    if (!registry.has(schema)) registry.add(schema, { id });
+    return { $ref: `#/components/schemas/${id}` };
+  }
+  return z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
+}
+
+const inferErrors = [400, 404, 413, 415, 503, 504];
+const adminErrors = [400, 401, 403, 404, 409, 422];
+
+export function buildOpenApi(): Record<string, unknown> {
+  registry = z.registry<{ id?: string }>();
+  const ops: Record<string, Record<string, Op>> = {
+    '/v2/health/live': { get: { summary: 'Liveness', tag: 'health', ok: s.liveResponse } },
+    '/v2/health/ready': { get: { summary: 'Readiness: all selected models loaded and not shutting down', tag: 'health', ok: s.readyResponse, errors: [503] } },
+    '/v2': { get: { summary: 'Server metadata', tag: 'inference', ok: s.serverMetadataResponse } },
+    '/v2/models/{model}': { get: { summary: 'Model metadata (serving version)', tag: 'inference', ok: s.modelMetadataResponse, errors: [400, 404, 503] } },
+    '/v2/models/{model}/versions/{version}': { get: { summary: 'Model metadata of one version', tag: 'inference', ok: s.modelMetadataResponse, errors: [400, 404] } },
+    '/v2/models/{model}/ready': { get: { summary: 'Model readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404, 503] } },
+    '/v2/models/{model}/versions/{version}/ready': { get: { summary: 'Version readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404, 503] } },
+    '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
+    '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
+    '/v1/models/{model}:predict': { post: { summary: 'Row-oriented predict on the serving version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
+    '/v1/models/{model}/versions/{version}:predict': { post: { summary: 'Row-oriented predict on one version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
+    '/admin/models': { get: { summary: 'Models, versions and their states', tag: 'admin', ok: s.adminModelsResponse, errors: [401, 403], admin: true } },
+    '/admin/models/{model}/versions/{version}/load': { post: { summary: 'Load a version (kept until unloaded)', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
+    '/admin/models/{model}/versions/{version}/unload': { post: { summary: 'Unload a version after it drains', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
+    '/admin/models/{model}/promote/{version}': { post: { summary: 'Make a version the serving one (all gateways on the repository follow)', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
+    '/admin/models/{model}/rollback': { post: { summary: 'Serve the previous version again', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
+    '/metrics': { get: { summary: 'Prometheus metrics', tag: 'observability', ok: 'text' } },
+  };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, methods] of Object.entries(ops)) {
+    paths[path] = Object.fromEntries(Object.entries(methods).map(([m, op]) => [m, operation(op, path)]));
+  }
+  registry.add(s.errorResponse, { id: 'Error' });
+  const components = z.toJSONSchema(registry, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input', uri: (id) => `#/components/schemas/${id}` });
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'driftgate',
+      version: '0.1.0',
+      description: 'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics.',
+    },
+    paths,
+    components: {
+      schemas: components.schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_ADMIN_TOKEN' } },
+    },
+  };
+}

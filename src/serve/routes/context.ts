@@ -1,0 +1,14 @@
+import type { Config, Logger } from '../../core/index.js';
+import type { ServeMetrics } from '../metrics.js';
+import type { PredictionSink } from '../prediction-log.js';
+import type { ModelRegistry } from '../registry.js';
+
+/** What the route handlers share. */
+export interface GatewayContext {
+  config: Config;
+  registry: ModelRegistry;
+  metrics: ServeMetrics;
+  logger: Logger;
+  sink: PredictionSink;
+  lifecycle: { shuttingDown: boolean };
+}

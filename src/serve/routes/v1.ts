@@ -1,0 +1,43 @@
+// Row-oriented predict API in the TF Serving style: POST /v1/models/{m}[/versions/{v}]:predict.
+import { Router } from 'express';
+import { DriftgateError } from '../../core/index.js';
+import { endpoint, labelsOf, parseBody } from '../http.js';
+import { predictRows, predictionIds } from '../predict.js';
+import { checkModelName, checkVersion } from '../repository.js';
+import { predictRequest } from '../schemas.js';
+import type { GatewayContext } from './context.js';
+
+// Express path patterns cannot put a parameter right before ":predict", so the path is matched by
+// a regular expression: /v1/models/<model>[/versions/<version>]:predict
+const PREDICT_PATH = /^\/v1\/models\/([^/]+?)(?:\/versions\/([^/]+))?:predict$/;
+
+export function v1Routes(ctx: GatewayContext): Router {
+  const r = Router();
+  r.post(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), async (req, res) => {
+    const startedAt = performance.now();
+    const params = req.params as unknown as Record<string, string | undefined>;
+    const model = checkModelName(decodeURIComponent(params[0] ?? ''));
+    const version = params[1] === undefined ? undefined : checkVersion(params[1]);
+    if (ctx.registry.modelNames().includes(model)) labelsOf(res).model = model;
+    if (req.body && typeof req.body === 'object' && 'inputs' in req.body && !('instances' in req.body)) {
+      throw new DriftgateError('INVALID_INPUT', 'the columnar "inputs" form is not supported here; send "instances" (rows), or use the V2 infer endpoint');
+    }
+    const body = parseBody(predictRequest, req.body);
+    const { served, release } = ctx.registry.acquire(model, version);
+    try {
+      labelsOf(res).version = String(served.version);
+      const matrix = served.encoder.encodeRows(body.instances);
+      const rows = body.instances.length;
+      const ids = predictionIds(rows, body.ids, undefined);
+      const featureRows = () =>
+        body.instances.map((row) =>
+          Array.isArray(row) ? Object.fromEntries(served.encoder.featureNames.map((n, i) => [n, row[i]])) : row,
+        );
+      const result = await predictRows(served, matrix, rows, ids, ctx.sink, featureRows, startedAt);
+      res.json({ predictions: result.predictions, model_version: String(served.version), ids });
+    } finally {
+      release();
+    }
+  });
+  return r;
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DynamicBatcher } from '../../src/serve/batcher.js';
+import type { BatcherOptions } from '../../src/serve/batcher.js';
+import { DriftgateError } from '../../src/core/index.js';
+
+// A runtime stand-in for pure batching logic: doubles each of two input columns into one output.
+function recorder(delayMs = 5) {
+  const calls: number[] = [];
+  const run = async (input: Float32Array, rows: number) => {
+    calls.push(rows);
+    await new Promise((r) => setTimeout(r, delayMs));
+    const out = new Float32Array(rows);
+    for (let i = 0; i < rows; i++) out[i] = input[i * 2]! * 2 + input[i * 2 + 1]!;
+    return out;
+  };
+  return { calls, run };
+}
+
+const base: BatcherOptions = { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 0, maxQueueRows: 100, label: 'm version 1' };
+const row = (a: number, b: number) => Float32Array.from([a, b]);
+
+describe('DynamicBatcher', () => {
+  it('merges requests that arrive while a batch runs and routes each output back to its caller', async () => {
+    const { calls, run } = recorder();
+    const b = new DynamicBatcher(run, 2, 1, base);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => b.submit(row(i, 1), 1)));
+    assert.deepEqual(results.map((r) => Array.from(r)), Array.from({ length: 6 }, (_, i) => [i * 2 + 1]));
+    // The first request runs alone (delay 0), the five that queued behind it ride in one batch.
+    assert.deepEqual(calls, [1, 5]);
+  });
+
+  it('never exceeds maxBatchSize rows in one call', async () => {
+    const { calls, run } = recorder();
+    const b = new DynamicBatcher(run, 2, 1, { ...base, maxBatchSize: 3 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit(row(i, 0), 1)));
+    assert.ok(calls.every((n) => n <= 3), `calls ${calls}`);
+    assert.equal(calls.reduce((a, c) => a + c, 0), 10);
+  });
+
+  it('keeps multi-row requests whole and splits outputs per request', async () => {
+    const { run } = recorder();
+    const b = new DynamicBatcher(run, 2, 1, base);
+    const [a, c] = await Promise.all([b.submit(Float32Array.from([1, 0, 2, 0]), 2), b.submit(Float32Array.from([3, 0, 4, 0, 5, 0]), 3)]);
+    assert.deepEqual(Array.from(a!), [2, 4]);
+    assert.deepEqual(Array.from(c!), [6, 8, 10]);
+  });
+
+  it('waits up to maxQueueDelayUs to fill a batch', async () => {
+    const { calls, run } = recorder(1);
+    const b = new DynamicBatcher(run, 2, 1, { ...base, maxQueueDelayUs: 30_000 });
+    const first = b.submit(row(1, 0), 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = b.submit(row(2, 0), 1);
+    await Promise.all([first, second]);
+    assert.deepEqual(calls, [2]);
+  });
+
+  it('refuses work beyond the queue bound with a retriable QUEUE_FULL error', async () => {
+    const { run } = recorder(20);
+    const b = new DynamicBatcher(run, 2, 1, { ...base, maxQueueRows: 4 });
+    const accepted = [b.submit(row(0, 0), 1)]; // runs at once, so it does not count as queued
+    for (let i = 0; i < 4; i++) accepted.push(b.submit(row(i, 0), 1));
+    await assert.rejects(b.submit(row(9, 9), 1), (err: unknown) => {
+      assert.ok(err instanceof DriftgateError);
+      assert.equal(err.code, 'QUEUE_FULL');
+      assert.equal(err.status, 503);
+      assert.equal(err.retryAfterSeconds, 1);
+      return true;
+    });
+    await Promise.all(accepted);
+  });
+
+  it('without batching runs each request on its own and bounds outstanding rows', async () => {
+    const { calls, run } = recorder(10);
+    const b = new DynamicBatcher(run, 2, 1, { ...base, enabled: false, maxQueueRows: 2 });
+    const ok = [b.submit(row(1, 0), 1), b.submit(row(2, 0), 1)];
+    await assert.rejects(b.submit(row(3, 0), 1), /overloaded/);
+    await Promise.all(ok);
+    assert.deepEqual(calls, [1, 1]);
+  });
+
+  it('fails every request of a batch when the runtime fails, and keeps going', async () => {
+    let fail = true;
+    const b = new DynamicBatcher(
+      async (input, rows) => {
+        await new Promise((r) => setTimeout(r, 2));
+        if (fail) throw new Error('boom');
+        return input.slice(0, rows);
+      },
+      2,
+      1,
+      base,
+    );
+    const results = await Promise.allSettled([b.submit(row(1, 0), 1), b.submit(row(2, 0), 1)]);
+    assert.ok(results.every((r) => r.status === 'rejected'));
+    fail = false;
+    assert.deepEqual(Array.from(await b.submit(row(7, 0), 1)), [7]);
+  });
+
+  it('rejects outputs of the wrong size instead of mis-assigning them', async () => {
+    const b = new DynamicBatcher(async () => new Float32Array(3), 2, 1, base);
+    await assert.rejects(b.submit(row(1, 1), 1), /expected 1 per row/);
+  });
+
+  it('close() fails waiting requests and refuses new ones', async () => {
+    const { run } = recorder(20);
+    const b = new DynamicBatcher(run, 2, 1, base);
+    const running = b.submit(row(1, 0), 1);
+    const waiting = b.submit(row(2, 0), 1);
+    b.close();
+    await assert.rejects(waiting, /unloading/);
+    await assert.rejects(b.submit(row(3, 0), 1), /unloading/);
+    assert.deepEqual(Array.from(await running), [2]);
+  });
+});

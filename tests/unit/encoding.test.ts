@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FeatureEncoder, manifestSchema } from '../../src/core/index.js';
+
+const manifest = manifestSchema.parse({
+  name: 'm',
+  version: 1,
+  format: 'onnx',
+  task: 'regression',
+  input: 'x',
+  output: 'y',
+  features: [
+    { name: 'a', type: 'numeric' },
+    { name: 'color', type: 'categorical', categories: ['red', 'green', 'blue'] },
+    { name: 'b', type: 'numeric' },
+  ],
+  preprocessing: { scalers: { a: { kind: 'standardize', mean: 10, std: 2 }, b: { kind: 'minmax', min: 0, max: 4 } } },
+});
+
+describe('FeatureEncoder', () => {
+  const enc = new FeatureEncoder(manifest);
+
+  it('scales numeric features and one-hot encodes categories in manifest order', () => {
+    assert.equal(enc.width, 5);
+    const out = enc.encodeRows([{ a: 12, color: 'blue', b: 1 }, [8, 'red', 4]]);
+    assert.deepEqual(Array.from(out), [1, 0, 0, 1, 0.25, -1, 1, 0, 0, 1]);
+  });
+
+  it('names missing, unknown and mistyped features', () => {
+    assert.throws(() => enc.encodeRows([{ a: 1, color: 'red' }]), /instances\[0\]: missing feature "b"/);
+    assert.throws(() => enc.encodeRows([{ a: 1, color: 'red', b: 2, c: 3 }]), /unknown feature "c"/);
+    assert.throws(() => enc.encodeRows([{ a: '1', color: 'red', b: 2 }]), /"a" must be a finite number, got the string "1"/);
+    assert.throws(() => enc.encodeRows([{ a: 1, color: 'purple', b: 2 }]), /unknown category "purple"; known: red, green, blue/);
+    assert.throws(() => enc.encodeRows([[1, 'red']]), /expected 3 values/);
+    assert.throws(() => enc.encodeRows([{ a: null, color: 'red', b: 2 }]), /got null/);
+    assert.throws(() => enc.encodeRows([{ a: 1e300, color: 'red', b: 2 }]), /out of the float32 range/);
+  });
+
+  it('encodes unknown categories as zeros when the manifest says ignore', () => {
+    const lenient = new FeatureEncoder({ ...manifest, preprocessing: { ...manifest.preprocessing, unknownCategory: 'ignore' } });
+    assert.deepEqual(Array.from(lenient.encodeRows([{ a: 10, color: 'purple', b: 0 }])), [0, 0, 0, 0, 0]);
+  });
+});
+
+describe('manifestSchema', () => {
+  it('requires labels for classification and rejects unsafe names', () => {
+    const base = { name: 'm', version: 1, format: 'onnx', task: 'classification', input: 'x', output: 'y', features: [{ name: 'a', type: 'numeric' }] };
+    assert.equal(manifestSchema.safeParse(base).success, false);
+    assert.equal(manifestSchema.safeParse({ ...base, labels: ['a', 'b'] }).success, true);
+    assert.equal(manifestSchema.safeParse({ ...base, labels: ['a', 'b'], name: '../etc' }).success, false);
+    assert.equal(manifestSchema.safeParse({ ...base, labels: ['a', 'b'], features: [{ name: 'a', type: 'numeric' }, { name: 'a', type: 'numeric' }] }).success, false);
+  });
+});
