@@ -21,6 +21,8 @@ export interface BatchObserver {
   queued?(seconds: number): void;
   /** Rows in a runtime call that just started. */
   batch?(rows: number): void;
+  /** Rows now waiting, after every change. */
+  depth?(rows: number): void;
 }
 
 type RunFn = (input: Float32Array, rows: number) => Promise<Float32Array>;
@@ -68,6 +70,7 @@ export class DynamicBatcher {
     return new Promise<Float32Array>((resolve, reject) => {
       this.queue.push({ input, rows, enqueuedAt: performance.now(), resolve, reject });
       this.queued += rows;
+      this.observer.depth?.(this.queued);
       this.schedule();
     });
   }
@@ -114,6 +117,7 @@ export class DynamicBatcher {
       rows += next.rows;
     }
     this.queued -= rows;
+    this.observer.depth?.(this.queued);
     this.running++;
     const now = performance.now();
     for (const p of batch) this.observer.queued?.((now - p.enqueuedAt) / 1000);

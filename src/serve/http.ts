@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DriftgateError, describeError, isDriftgateError } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { ServeMetrics } from './metrics.js';

@@ -40,21 +40,44 @@ const errorText: Record<number, string> = {
   504: 'Inference timed out',
 };
 
-let registry = z.registry<{ id?: string }>();
+/** Strips the keys a standalone JSON Schema carries but an OpenAPI component must not. */
+function clean(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _s, $id: _i, id: _id, ...rest } = schema;
+  return rest;
+}
+
+function idOf(schema: z.ZodType): string | undefined {
+  return (schema.meta() as { id?: string } | undefined)?.id;
+}
+
 function schemaOf(schema: z.ZodType) {
-  const id = (schema.meta() as { id?: string } | undefined)?.id;
-  if (id) {
-    if (!registry.has(schema)) registry.add(schema, { id });
-    return { $ref: `#/components/schemas/${id}` };
+  const id = idOf(schema);
+  if (id) return { $ref: `#/components/schemas/${id}` };
+  return clean(z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) as Record<string, unknown>);
+}
+
+/** Every schema with an id becomes a component; nested ones are referenced, not repeated. */
+function components(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const value of Object.values(s)) {
+    if (value instanceof z.ZodType) {
+      const id = idOf(value);
+      if (id) registry.add(value, { id });
+    }
   }
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
+  const out = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    io: 'input',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  return Object.fromEntries(Object.entries(out.schemas).map(([id, schema]) => [id, clean(schema)]));
 }
 
 const inferErrors = [400, 404, 413, 415, 503, 504];
 const adminErrors = [400, 401, 403, 404, 409, 422];
 
 export function buildOpenApi(): Record<string, unknown> {
-  registry = z.registry<{ id?: string }>();
   const ops: Record<string, Record<string, Op>> = {
     '/v2/health/live': { get: { summary: 'Liveness', tag: 'health', ok: s.liveResponse } },
     '/v2/health/ready': { get: { summary: 'Readiness: all selected models loaded and not shutting down', tag: 'health', ok: s.readyResponse, errors: [503] } },
@@ -78,8 +101,6 @@ export function buildOpenApi(): Record<string, unknown> {
   for (const [path, methods] of Object.entries(ops)) {
     paths[path] = Object.fromEntries(Object.entries(methods).map(([m, op]) => [m, operation(op, path)]));
   }
-  registry.add(s.errorResponse, { id: 'Error' });
-  const components = z.toJSONSchema(registry, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input', uri: (id) => `#/components/schemas/${id}` });
   return {
     openapi: '3.1.0',
     info: {
@@ -89,7 +110,7 @@ export function buildOpenApi(): Record<string, unknown> {
     },
     paths,
     components: {
-      schemas: components.schemas,
+      schemas: components(),
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_ADMIN_TOKEN' } },
     },
   };

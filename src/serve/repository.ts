@@ -97,10 +97,18 @@ export class ModelRepository {
     } catch {
       return [];
     }
-    return entries
-      .filter((e) => /^[1-9][0-9]{0,8}$/.test(e))
-      .map(Number)
-      .sort((a, b) => a - b);
+    const versions: number[] = [];
+    for (const e of entries) {
+      if (!/^[1-9][0-9]{0,8}$/.test(e)) continue;
+      try {
+        // a version that is a link leaving the repository (or pointing nowhere) is not a version
+        await this.inside(model, e);
+      } catch {
+        continue;
+      }
+      versions.push(Number(e));
+    }
+    return versions.sort((a, b) => a - b);
   }
 
   /** The directory of one version, resolved and fenced. */

@@ -51,7 +51,7 @@ export const inferResponse = z
   })
   .meta({ id: 'InferResponse' });
 
-const tensorMetadata = z.object({ name: z.string(), datatype: z.enum(v2Datatypes), shape: z.array(z.number().int()) }).meta({ id: 'TensorMetadata' });
+export const tensorMetadata = z.object({ name: z.string(), datatype: z.enum(v2Datatypes), shape: z.array(z.number().int()) }).meta({ id: 'TensorMetadata' });
 
 export const modelMetadataResponse = z
   .object({
@@ -71,8 +71,8 @@ export const modelMetadataResponse = z
   .meta({ id: 'ModelMetadata' });
 
 export const serverMetadataResponse = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).meta({ id: 'ServerMetadata' });
-export const liveResponse = z.object({ live: z.boolean() });
-export const readyResponse = z.object({ ready: z.boolean() });
+export const liveResponse = z.object({ live: z.boolean() }).meta({ id: 'Live' });
+export const readyResponse = z.object({ ready: z.boolean() }).meta({ id: 'Ready' });
 
 const rawValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 export const predictRequest = z
@@ -111,4 +111,4 @@ export const versionStatus = z
 export const modelStatus = z
   .object({ name: z.string(), servingVersion: z.number().int().nullable(), pinned: z.boolean(), history: z.array(z.number().int()), versions: z.array(versionStatus) })
   .meta({ id: 'ModelStatus' });
-export const adminModelsResponse = z.object({ models: z.array(modelStatus) });
+export const adminModelsResponse = z.object({ models: z.array(modelStatus) }).meta({ id: 'AdminModels' });

@@ -72,6 +72,7 @@ export class ServedVersion {
     this.breaker.on('close', () => stateGauge.set(BREAKER_STATE.closed));
     const queueTimer = metrics.queueDuration.labels(labels);
     const batchSize = metrics.batchSize.labels(labels);
+    const depth = metrics.queueRows.labels(labels);
     this.batcher = new DynamicBatcher(
       (input, rows) => this.fire(input, rows),
       this.encoder.width,
@@ -83,7 +84,7 @@ export class ServedVersion {
         maxQueueRows: settings.maxQueueSize,
         label: `model "${this.name}" version ${this.version}`,
       },
-      { queued: (s) => queueTimer.observe(s), batch: (rows) => batchSize.observe(rows) },
+      { queued: (s) => queueTimer.observe(s), batch: (rows) => batchSize.observe(rows), depth: (rows) => depth.set(rows) },
     );
   }
 

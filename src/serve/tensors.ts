@@ -62,7 +62,8 @@ function element(tensor: Tensor, value: unknown, index: number): RawValue {
   }
   if (dt === 'FP16') throw invalidInput(`input "${tensor.name}": datatype FP16 is not supported; send FP32`);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw invalidInput(`${where}: ${dt} data must be finite numbers, got ${JSON.stringify(value)}`);
+    // JSON.stringify would print Infinity (what 1e400 parses to) as "null", hiding the problem.
+    throw invalidInput(`${where}: ${dt} data must be finite numbers, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
   }
   const range = INT_RANGES[dt];
   if (range && (!Number.isInteger(value) || value < range[0] || value > range[1])) {

@@ -16,7 +16,9 @@ export function v1Routes(ctx: GatewayContext): Router {
   r.post(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), async (req, res) => {
     const startedAt = performance.now();
     const params = req.params as unknown as Record<string, string | undefined>;
-    const model = checkModelName(decodeURIComponent(params[0] ?? ''));
+    // The router has already percent-decoded the captures; decoding again would turn "%25" into a
+    // URIError (a 500) and let "%252F" through as "/".
+    const model = checkModelName(params[0] ?? '');
     const version = params[1] === undefined ? undefined : checkVersion(params[1]);
     if (ctx.registry.modelNames().includes(model)) labelsOf(res).model = model;
     if (req.body && typeof req.body === 'object' && 'inputs' in req.body && !('instances' in req.body)) {

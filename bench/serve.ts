@@ -1,0 +1,171 @@
+// Serving benchmark: drives the gateway with autocannon (batch-1 V2 infer requests) at several
+// concurrencies, for the example ONNX and tfjs classifiers, with dynamic batching on and off, next to
+// a bare Express 5 server that parses the same body and answers a fixed reply. Also measures the raw
+// in-process runtime call rate. Prints a markdown table; --json writes the raw figures.
+//
+//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--profile] [--json out.json]
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { inputWidth, parseManifest } from '../src/core/index.js';
+import { openRuntime } from '../src/serve/index.js';
+
+const root = resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '1,16,64' },
+    models: { type: 'string', default: 'iris-onnx,iris-tfjs' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const duration = Number(args.duration);
+const connections = args.connections!.split(',').map(Number);
+const models = args.models!.split(',');
+
+const IRIS_BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.9, 3.0, 5.1, 1.8] }] });
+
+/** Starts a server script in its own process and resolves with its port once it listens. */
+function startProcess(script: string, env: Record<string, string>, extraNodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', script, ...(script.endsWith('main.ts') ? ['serve'] : [])], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /listening (\d+)/.exec(log) ?? /"msg":"models loaded"/.exec(log);
+      if (m) {
+        const port = /listening (\d+)/.exec(log)?.[1] ?? /"port":(\d+)/.exec(log)?.[1];
+        if (port) resolvePort({ child, port: Number(port) });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}: ${log.slice(-2000)}`)));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+interface Row {
+  target: string;
+  batching: string;
+  connections: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function drive(target: string, batching: string, url: string, c: number): Promise<Row> {
+  // A short warm-up so JIT and the runtime's first calls do not count.
+  await autocannon({ url, connections: c, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
+  const r = await autocannon({ url, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
+  return { target, batching, connections: c, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+async function runtimeRate(model: string, seconds: number): Promise<number> {
+  const dir = join(root, 'models', model, '1');
+  const manifest = parseManifest(JSON.parse(readFileSync(join(dir, 'driftgate.json'), 'utf8')));
+  const runtime = await openRuntime(dir, manifest, {
+    onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' },
+    tfjsBackend: 'auto',
+  });
+  const input = new Float32Array(inputWidth(manifest.features)).fill(0.5);
+  for (let i = 0; i < 200; i++) await runtime.run(input, 1);
+  let calls = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) await runtime.run(input, 1);
+    calls += 100;
+  }
+  await runtime.dispose();
+  return calls / seconds;
+}
+
+/** Top self-time functions of a V8 CPU profile. */
+function summarizeProfile(file: string, top = 15): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  };
+  const byFrame = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    total += hits;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(root + '/', '');
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    byFrame.set(key, (byFrame.get(key) ?? 0) + hits);
+  }
+  return [...byFrame]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `| ${((100 * v) / total).toFixed(1)}% | ${k.replace(/\|/g, '\\|')} |`)
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const bare = await startProcess('bench/bare-express.ts', { PORT: '0' });
+  for (const c of connections) rows.push(await drive('bare express', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
+  await stopProcess(bare.child);
+
+  const profiles: string[] = [];
+  for (const batching of ['on', 'off']) {
+    const profDir = mkdtempSync(join(tmpdir(), 'dg-prof-'));
+    const gw = await startProcess(
+      'src/cli/main.ts',
+      { PORT: '0', DRIFTGATE_BATCHING: batching === 'on' ? 'true' : 'false', DRIFTGATE_MODELS: models.join(','), DRIFTGATE_POLL_INTERVAL_MS: '0', DRIFTGATE_LOG_LEVEL: 'info' },
+      args.profile && batching === 'on' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+    );
+    for (const model of models) {
+      for (const c of connections) rows.push(await drive(model, batching, `http://127.0.0.1:${gw.port}/v2/models/${model}/infer`, c));
+    }
+    await stopProcess(gw.child);
+    if (args.profile && batching === 'on') {
+      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) profiles.push(summarizeProfile(join(profDir, file)));
+    }
+  }
+
+  const rates: Record<string, number> = {};
+  for (const model of models) rates[model] = await runtimeRate(model, 3);
+
+  const bareAt = new Map(rows.filter((r) => r.target === 'bare express').map((r) => [r.connections, r]));
+  const lines = [
+    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per run, autocannon in the same machine.`,
+    '',
+    '| target | batching | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const b = bareAt.get(r.connections)!;
+      return `| ${r.target} | ${r.batching} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${((100 * r.reqPerSec) / b.reqPerSec).toFixed(0)}% | ${(r.p99 / Math.max(b.p99, 1)).toFixed(2)}x | ${r.errors} | ${r.non2xx} |`;
+    }),
+    '',
+    '| model | raw runtime calls/s (batch 1, in-process) |',
+    '|---|---:|',
+    ...Object.entries(rates).map(([m, v]) => `| ${m} | ${Math.round(v)} |`),
+  ];
+  if (profiles.length) lines.push('', 'CPU profile of the gateway (batching on, whole run), top self time:', '', '| self | function |', '|---:|---|', profiles[0]!);
+  process.stdout.write(lines.join('\n') + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates }, null, 2));
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+// The shared core: configuration, errors, logging, the manifest contract, tfjs set-up and file IO.
+export { loadConfig, describeConfig, configOptions, ConfigError } from './config.js';
+export type { Config } from './config.js';
+export { DriftgateError, errorCatalogue, invalidInput, isDriftgateError, describeError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
+export {
+  MANIFEST_FILE,
+  manifestSchema,
+  modelNameSchema,
+  featureSchema,
+  parseManifest,
+  inputWidth,
+  outputWidth,
+} from './manifest.js';
+export type { Manifest, ManifestInput, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
+export { FeatureEncoder } from './encoding.js';
+export type { RawValue } from './encoding.js';
+export { initTf, tf } from './tf.js';
+export { readTfjsArtifacts, loadLayersModelFromDir, loadGraphModelFromDir, saveLayersModelToDir } from './tfjs-files.js';
+export { profileColumn, seededRandom } from './profile.js';

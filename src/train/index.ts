@@ -1,0 +1,3 @@
+// The training context's public surface.
+export { exportLayersModelToOnnx } from './onnx-export.js';
+export type { OnnxExportOptions } from './onnx-export.js';
