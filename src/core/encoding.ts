@@ -88,9 +88,19 @@ export class FeatureEncoder {
     out[rowOffset + col.offset + index] = 1;
   }
 
-  /** Encodes one row given as an object keyed by feature name. Missing or extra keys are errors. */
-  encodeObject(row: Record<string, RawValue>, out: Float32Array, rowIndex: number, where: string): void {
+  /**
+   * Encodes one row given as an object keyed by feature name. Missing keys are errors; extra keys are
+   * errors too unless `ignoreExtra` (training rows carry their target and other columns).
+   */
+  encodeObject(row: Record<string, RawValue>, out: Float32Array, rowIndex: number, where: string, ignoreExtra = false): void {
     const base = rowIndex * this.width;
+    if (ignoreExtra) {
+      for (const col of this.columns) {
+        if (!(col.feature.name in row)) throw invalidInput(`${where}: missing feature "${col.feature.name}"`);
+        this.encodeColumn(col, row[col.feature.name], out, base, where);
+      }
+      return;
+    }
     let seen = 0;
     for (const key in row) {
       if (!this.byName.has(key)) {
@@ -117,11 +127,15 @@ export class FeatureEncoder {
   }
 
   /** Encodes rows of either form into a fresh rows x width matrix. */
-  encodeRows(rows: readonly (Record<string, RawValue> | readonly RawValue[])[], label = 'instances'): Float32Array {
+  encodeRows(
+    rows: readonly (Record<string, RawValue> | readonly RawValue[])[],
+    label = 'instances',
+    { ignoreExtra = false }: { ignoreExtra?: boolean } = {},
+  ): Float32Array {
     const out = new Float32Array(rows.length * this.width);
     rows.forEach((row, i) => {
       if (Array.isArray(row)) this.encodeArray(row, out, i, `${label}[${i}]`);
-      else if (row && typeof row === 'object') this.encodeObject(row as Record<string, RawValue>, out, i, `${label}[${i}]`);
+      else if (row && typeof row === 'object') this.encodeObject(row as Record<string, RawValue>, out, i, `${label}[${i}]`, ignoreExtra);
       else throw invalidInput(`${label}[${i}]: must be an object keyed by feature name or an array of values`);
     });
     return out;

@@ -13,10 +13,21 @@ export {
   parseManifest,
   inputWidth,
   outputWidth,
+  columnProfileSchema,
+  referenceProfileSchema,
 } from './manifest.js';
 export type { Manifest, ManifestInput, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
 export { FeatureEncoder } from './encoding.js';
 export type { RawValue } from './encoding.js';
 export { initTf, tf } from './tf.js';
-export { readTfjsArtifacts, loadLayersModelFromDir, loadGraphModelFromDir, saveLayersModelToDir } from './tfjs-files.js';
+export type { TfBackendPreference } from './tf.js';
+export {
+  readTfjsArtifacts,
+  loadLayersModelFromDir,
+  loadGraphModelFromDir,
+  saveLayersModelToDir,
+  TFJS_MODEL_FILE,
+  TFJS_WEIGHTS_FILE,
+} from './tfjs-files.js';
 export { profileColumn, seededRandom } from './profile.js';
+export type { ProfileOptions } from './profile.js';

@@ -51,8 +51,16 @@ export class ServedVersion {
     this.breaker = new CircuitBreaker(
       async (input: Float32Array, rows: number) => {
         const end = inferTimer.startTimer();
+        const started = performance.now();
         try {
-          return await runtime.run(input, rows);
+          const out = await runtime.run(input, rows);
+          // onnxruntime-node and tfjs compute on the event-loop thread, so opossum's timer cannot
+          // fire while a call runs. A call that overran is reported as timed out here instead, which
+          // also counts towards opening the breaker.
+          if (performance.now() - started > settings.inferTimeoutMs) {
+            throw Object.assign(new Error(`the runtime call took longer than ${settings.inferTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+          }
+          return out;
         } finally {
           end();
         }

@@ -1,9 +1,8 @@
 // The metrics contract: alert rules and dashboards only use metrics the gateway exports, the rules and
 // scrape config pass promtool, and a real Prometheus server scrapes and queries the gateway.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess, SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -71,9 +70,14 @@ describe('observability', () => {
   it('the alert rules and scrape configuration pass promtool', (t) => {
     const promtool = requireTool(t, 'promtool', 'apt-get install prometheus');
     if (!promtool) return;
-    for (const args of [['check', 'rules', 'deploy/prometheus/alerts.yml'], ['check', 'config', 'deploy/prometheus/prometheus.yml']]) {
-      const r = spawnSync(promtool, args, { cwd: root, encoding: 'utf8' });
-      assert.equal(r.status, 0, `promtool ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    const checks: string[][] = [
+      ['check', 'rules', 'deploy/prometheus/alerts.yml'],
+      ['check', 'config', 'deploy/prometheus/prometheus.yml'],
+      ['check', 'config', 'deploy/prometheus/compose.yml'],
+    ];
+    for (const args of checks) {
+      const check: SpawnSyncReturns<string> = spawnSync(promtool, args, { cwd: root, encoding: 'utf8' });
+      assert.equal(check.status, 0, `promtool ${args.join(' ')}: ${check.stdout}${check.stderr}`);
     }
     // `check metrics` parses the exposition and lints names; prom-client's own Node.js gauges draw
     // lint findings we do not control, so only findings on driftgate's metrics count.

@@ -36,6 +36,13 @@ describe('FeatureEncoder', () => {
     assert.throws(() => enc.encodeRows([{ a: 1e300, color: 'red', b: 2 }]), /out of the float32 range/);
   });
 
+  it('ignores extra columns of training rows only when asked', () => {
+    const row = { a: 12, color: 'blue', b: 1, target: 3 };
+    assert.throws(() => enc.encodeRows([row]), /unknown feature "target"/);
+    assert.deepEqual(Array.from(enc.encodeRows([row], 'rows', { ignoreExtra: true })), [1, 0, 0, 1, 0.25]);
+    assert.throws(() => enc.encodeRows([{ a: 1, target: 2 }], 'rows', { ignoreExtra: true }), /rows\[0\]: missing feature "color"/);
+  });
+
   it('encodes unknown categories as zeros when the manifest says ignore', () => {
     const lenient = new FeatureEncoder({ ...manifest, preprocessing: { ...manifest.preprocessing, unknownCategory: 'ignore' } });
     assert.deepEqual(Array.from(lenient.encodeRows([{ a: 10, color: 'purple', b: 0 }])), [0, 0, 0, 0, 0]);

@@ -1,5 +1,6 @@
-// ONNX models through onnxruntime-node. Sessions run on onnxruntime's own threads, so the event
-// loop stays free while a batch computes.
+// ONNX models through onnxruntime-node. Note: in onnxruntime-node 1.23 `session.run` only defers to
+// setImmediate and then runs synchronously on the event-loop thread (microsoft/onnxruntime#19611),
+// so the gateway answers nothing else while a batch computes.
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Manifest } from '../../core/index.js';

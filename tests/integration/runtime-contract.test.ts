@@ -1,0 +1,117 @@
+// One contract, every runtime: the same suite runs against onnxruntime-node (ONNX), tfjs layers and
+// tfjs graph models. Each must answer rows x outputWidth float32 values for any batch size, give the
+// same answer for the same rows wherever they sit in a batch, survive concurrent calls, and fail to
+// open (not crash) on a broken model.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inputWidth, outputWidth, parseManifest, seededRandom, tf } from '../../src/core/index.js';
+import type { Manifest } from '../../src/core/index.js';
+import { openRuntime } from '../../src/serve/index.js';
+import type { ModelRuntime, RuntimeOptions } from '../../src/serve/index.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const options: RuntimeOptions = { onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' }, tfjsBackend: 'auto' };
+
+const cases = [
+  { label: 'ONNX (onnxruntime-node)', dir: join(root, 'models/iris-onnx/1'), broken: 'model.onnx' },
+  { label: 'tfjs layers model', dir: join(root, 'models/iris-tfjs/1'), broken: 'weights.bin' },
+  { label: 'tfjs graph model', dir: join(root, 'tests/fixtures/graph-model'), broken: 'model.json' },
+  { label: 'ONNX regression with one-hot input', dir: join(root, 'models/delivery-onnx/1'), broken: 'model.onnx' },
+  { label: 'tfjs regression with one-hot input', dir: join(root, 'models/delivery-tfjs/1'), broken: 'weights.bin' },
+];
+
+function manifestOf(dir: string): Manifest {
+  return parseManifest(JSON.parse(readFileSync(join(dir, 'driftgate.json'), 'utf8')));
+}
+
+function randomRows(rows: number, width: number, seed: number): Float32Array {
+  const rnd = seededRandom(seed);
+  return Float32Array.from({ length: rows * width }, () => rnd() * 4 - 2);
+}
+
+for (const c of cases) {
+  describe(`ModelRuntime contract: ${c.label}`, () => {
+    let runtime: ModelRuntime;
+    let manifest: Manifest;
+    let inW: number;
+    let outW: number;
+
+    before(async () => {
+      manifest = manifestOf(c.dir);
+      inW = inputWidth(manifest.features);
+      outW = outputWidth(manifest);
+      runtime = await openRuntime(c.dir, manifest, options);
+    });
+    after(async () => runtime?.dispose());
+
+    it('reports the manifest format', () => {
+      assert.equal(runtime.format, manifest.format);
+    });
+
+    it('answers rows x outputWidth finite values for batch sizes 1, 7 and 64', async () => {
+      for (const rows of [1, 7, 64]) {
+        const out = await runtime.run(randomRows(rows, inW, rows), rows);
+        assert.ok(out instanceof Float32Array);
+        assert.equal(out.length, rows * outW);
+        assert.ok(out.every(Number.isFinite));
+        if (manifest.task === 'classification') {
+          for (let r = 0; r < rows; r++) {
+            const sum = out.slice(r * outW, (r + 1) * outW).reduce((a, b) => a + b, 0);
+            assert.ok(Math.abs(sum - 1) < 1e-4, `row ${r} probabilities sum to ${sum}`);
+          }
+        }
+      }
+    });
+
+    it('gives a row the same answer alone and inside a batch', async () => {
+      const batch = randomRows(9, inW, 42);
+      const together = await runtime.run(batch, 9);
+      for (const r of [0, 4, 8]) {
+        const alone = await runtime.run(batch.slice(r * inW, (r + 1) * inW), 1);
+        for (let k = 0; k < outW; k++) {
+          const a = alone[k]!;
+          const b = together[r * outW + k]!;
+          assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(a)), `row ${r} col ${k}: ${a} vs ${b}`);
+        }
+      }
+    });
+
+    it('handles concurrent calls without mixing them up', async () => {
+      const inputs = Array.from({ length: 8 }, (_, i) => randomRows(3, inW, 100 + i));
+      const sequential: Float32Array[] = [];
+      for (const x of inputs) sequential.push(await runtime.run(x, 3));
+      const parallel = await Promise.all(inputs.map((x) => runtime.run(x, 3)));
+      parallel.forEach((p, i) => assert.deepEqual(Array.from(p), Array.from(sequential[i]!)));
+    });
+
+    it('leaks no tensors across calls', async () => {
+      await runtime.run(randomRows(4, inW, 1), 4);
+      const baseline = tf.memory().numTensors;
+      for (let i = 0; i < 20; i++) await runtime.run(randomRows(4, inW, i), 4);
+      assert.equal(tf.memory().numTensors, baseline);
+    });
+
+    it('fails to open, with an error naming the problem, when a model file is broken', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'dg-broken-'));
+      try {
+        cpSync(c.dir, dir, { recursive: true });
+        writeFileSync(join(dir, c.broken), c.broken.endsWith('.json') ? '{"not": "a model"' : Buffer.from('garbage'));
+        await assert.rejects(openRuntime(dir, manifest, options), (err: Error) => err.message.length > 0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe('OnnxRuntime input/output names', () => {
+  it('refuses a manifest whose tensor names the model does not have', async () => {
+    const dir = join(root, 'models/iris-onnx/1');
+    const manifest = manifestOf(dir);
+    await assert.rejects(openRuntime(dir, { ...manifest, input: 'nope' }, options), /no input named "nope" \(it has features\)/);
+    await assert.rejects(openRuntime(dir, { ...manifest, output: 'nope' }, options), /no output named "nope"/);
+  });
+});
