@@ -15,7 +15,7 @@ import { ModelRepository } from './repository.js';
 import { adminRoutes } from './routes/admin.js';
 import type { GatewayContext } from './routes/context.js';
 import { v1Routes } from './routes/v1.js';
-import { notFound, v2Routes } from './routes/v2.js';
+import { healthRoutes, notFound, v2Routes } from './routes/v2.js';
 import type { VersionSettings } from './served-version.js';
 
 export interface GatewayDeps {
@@ -72,13 +72,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       drainTimeoutMs: config.drainTimeoutMs,
       pollIntervalMs: config.pollIntervalMs,
     });
-  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, lifecycle: { shuttingDown: false } };
+  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestMetrics(metrics));
+  app.use(healthRoutes(context));
   app.use((_req, res, next) => {
     if (context.lifecycle.shuttingDown) {
       res.setHeader('Connection', 'close');
@@ -86,7 +87,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     next();
   });
-  app.use(jsonBody(config.maxBodyBytes));
   app.use(v2Routes(context));
   app.use(v1Routes(context));
   app.use(adminRoutes(context));

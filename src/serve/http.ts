@@ -46,7 +46,7 @@ export function requestMetrics(metrics: ServeMetrics): RequestHandler {
 }
 
 export function jsonBody(limitBytes: number): RequestHandler[] {
-  const parse = express.json({ limit: limitBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  const parse = express.json({ limit: limitBytes, strict: false, type: ['application/json', 'application/*+json'] });
   const requireJson: RequestHandler = (req, _res, next) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return next();
     const length = Number(req.headers['content-length'] ?? 0);

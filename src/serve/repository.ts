@@ -56,7 +56,7 @@ export class ModelRepository {
     const fence = await this.fence();
     const target = await realpath(join(fence, ...segments));
     if (target !== fence && !target.startsWith(fence + sep)) {
-      throw new DriftgateError('FORBIDDEN', `${segments.join('/')} resolves outside the model repository`);
+      throw new DriftgateError('NOT_FOUND', `${segments.join('/')} resolves outside the model repository`);
     }
     return target;
   }
@@ -125,6 +125,16 @@ export class ModelRepository {
   /** Reads and validates a version's manifest; its name and version must match the directory. */
   async readManifest(model: string, version: number): Promise<{ dir: string; manifest: Manifest }> {
     const dir = await this.versionDir(model, version);
+    // Model files reached through links must stay inside the repository as well.
+    for (const entry of await readdir(dir)) {
+      try {
+        await this.inside(model, String(version), entry);
+      } catch (err) {
+        if (err instanceof DriftgateError) {
+          throw new DriftgateError('MODEL_LOAD_FAILED', `model "${model}" version ${version}: ${entry} links outside the model repository`);
+        }
+      }
+    }
     let text: string;
     try {
       text = await readFile(join(dir, MANIFEST_FILE), 'utf8');

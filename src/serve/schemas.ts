@@ -74,11 +74,13 @@ export const serverMetadataResponse = z.object({ name: z.string(), version: z.st
 export const liveResponse = z.object({ live: z.boolean() }).meta({ id: 'Live' });
 export const readyResponse = z.object({ ready: z.boolean() }).meta({ id: 'Ready' });
 
-const rawValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+const rawValue = z.union([z.number(), z.string(), z.boolean(), z.null()], {
+  error: 'feature values must be finite numbers, strings, booleans or null',
+});
 export const predictRequest = z
   .object({
     instances: z
-      .array(z.union([z.record(z.string(), rawValue), z.array(rawValue)]))
+      .array(z.union([z.record(z.string(), rawValue), z.array(rawValue)], { error: 'each instance must be an object keyed by feature name or an array of values' }))
       .min(1, 'instances must hold at least one row')
       .describe('Rows: objects keyed by feature name, or arrays of values in the model\'s feature order.'),
     ids: z.array(z.string().min(1).max(256)).optional().describe('One prediction id per row; generated when absent.'),

@@ -45,13 +45,8 @@ export async function startGateway(
   };
 }
 
-/** POSTs JSON and returns status, headers and the parsed body. */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+async function call(url: string, init: RequestInit) {
+  const res = await fetch(url, init);
   const text = await res.text();
   let json: unknown;
   try {
@@ -62,16 +57,17 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: res.status, headers: res.headers, body: json as Record<string, unknown> & { error?: string } };
 }
 
-export async function get(url: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { headers });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, headers: res.headers, body: json as Record<string, unknown> & { error?: string } };
+/** POSTs JSON (or a raw string) and returns status, headers and the parsed body. */
+export function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return call(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export function get(url: string, headers: Record<string, string> = {}) {
+  return call(url, { headers });
 }
 
 export const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };

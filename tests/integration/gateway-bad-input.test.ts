@@ -99,6 +99,18 @@ describe('gateway bad input', () => {
   });
 
   describe('body', () => {
+    it('a body that is valid JSON but not an object → 400', async () => {
+      await rejected(infer('"just a string"'), 400, /must be a JSON object/);
+      await rejected(infer('[1, 2]'), 400, /must be a JSON object/);
+    });
+
+    it('malformed JSON → 400, counted under the endpoint it was sent to', async () => {
+      const before = (await metricLines('driftgate_requests_total')).find((l) => l.includes('model=""') && l.includes('endpoint="/v2/models/{model}/infer"') && l.includes('status="4xx"'));
+      await rejected(infer('{"inputs": [{"name": "features",'), 400, /malformed JSON/);
+      const after = (await metricLines('driftgate_requests_total')).find((l) => l.includes('model=""') && l.includes('endpoint="/v2/models/{model}/infer"') && l.includes('status="4xx"'));
+      assert.equal(Number(after?.split(' ').pop()), Number(before?.split(' ').pop() ?? 0) + 1);
+    });
+
     it('malformed JSON → 400', async () => {
       await rejected(infer('{"inputs": [{"name": "features",'), 400, /malformed JSON/);
     });
@@ -369,8 +381,19 @@ describe('gateway bad input', () => {
       assert.ok((await metricLines('driftgate_models_loaded')).every((l) => !l.includes('escaped')));
 
       // asking the admin API to load them is refused too
-      await rejected(post(`${url}/admin/models/escaped/versions/1/load`, {}, ADMIN), 403, /resolves outside the model repository/);
+      await rejected(post(`${url}/admin/models/escaped/versions/1/load`, {}, ADMIN), 404, /resolves outside the model repository/);
       await rejected(post(`${url}/admin/models/iris-onnx/versions/7/load`, {}, ADMIN), 404, /has no version 7/);
+    });
+
+    it('a model file inside a version that links outside the repository fails to load (422), serving continues', async () => {
+      const version = join(gw.repo, 'iris-onnx', '8');
+      cpSync(join(EXAMPLES, 'iris-onnx', '1'), version, { recursive: true });
+      const manifest = join(version, 'driftgate.json');
+      writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), version: 8 }));
+      rmSync(join(version, 'model.onnx'));
+      symlinkSync(join(outside, 'iris-onnx-7', 'model.onnx'), join(version, 'model.onnx'));
+      await rejected(post(`${url}/admin/models/iris-onnx/versions/8/load`, {}, ADMIN), 422, /model\.onnx links outside the model repository/);
+      rmSync(version, { recursive: true, force: true });
     });
   });
 

@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import type { Config, Logger } from '../../core/index.js';
 import type { ServeMetrics } from '../metrics.js';
 import type { PredictionSink } from '../prediction-log.js';
@@ -11,4 +12,6 @@ export interface GatewayContext {
   logger: Logger;
   sink: PredictionSink;
   lifecycle: { shuttingDown: boolean };
+  /** JSON body parsing (content-type check + size limit), placed after a route names its endpoint. */
+  body: RequestHandler[];
 }

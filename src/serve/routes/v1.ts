@@ -13,7 +13,7 @@ const PREDICT_PATH = /^\/v1\/models\/([^/]+?)(?:\/versions\/([^/]+))?:predict$/;
 
 export function v1Routes(ctx: GatewayContext): Router {
   const r = Router();
-  r.post(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), async (req, res) => {
+  r.post(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), ...ctx.body, async (req, res) => {
     const startedAt = performance.now();
     const params = req.params as unknown as Record<string, string | undefined>;
     // The router has already percent-decoded the captures; decoding again would turn "%25" into a

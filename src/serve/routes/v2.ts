@@ -1,4 +1,5 @@
 // Open Inference Protocol (KServe V2) REST endpoints.
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { DriftgateError, invalidInput } from '../../core/index.js';
@@ -46,17 +47,23 @@ function target(ctx: GatewayContext, req: Request, res: Response): { model: stri
   return { model, version };
 }
 
-export function v2Routes(ctx: GatewayContext): Router {
+/** Health endpoints answer during shutdown too: live stays true, ready turns false. */
+export function healthRoutes(ctx: GatewayContext): Router {
   const r = Router();
-
   r.get('/v2/health/live', endpoint('/v2/health/live'), (_req, res) => {
     res.json({ live: true });
   });
-
   r.get('/v2/health/ready', endpoint('/v2/health/ready'), (_req, res) => {
+    // While shutting down, close the connection after answering so clients move to another replica.
+    if (ctx.lifecycle.shuttingDown) res.setHeader('Connection', 'close');
     const ready = !ctx.lifecycle.shuttingDown && ctx.registry.ready();
     res.status(ready ? 200 : 503).json({ ready });
   });
+  return r;
+}
+
+export function v2Routes(ctx: GatewayContext): Router {
+  const r = Router();
 
   r.get('/v2', endpoint('/v2'), (_req, res) => {
     res.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'prediction_ids'] });
@@ -105,7 +112,8 @@ export function v2Routes(ctx: GatewayContext): Router {
       if (unknown.length > 0) throw invalidInput(`unknown output ${unknown.map((n) => `"${n}"`).join(', ')}; this model has ${declared.map((d) => `"${d.name}"`).join(', ')}`);
 
       const decoded = decodeInferInputs(manifest, served.encoder, body.inputs);
-      const ids = predictionIds(decoded.rows, body.parameters?.prediction_ids, body.id);
+      const requestId = body.id ?? randomUUID();
+      const ids = predictionIds(decoded.rows, body.parameters?.prediction_ids, requestId);
       const result = await predictRows(served, decoded.matrix, decoded.rows, ids, ctx.sink, decoded.featureRows, startedAt);
       const width = served.outputWidth;
       const outputs = wanted.map((name) => {
@@ -117,7 +125,7 @@ export function v2Routes(ctx: GatewayContext): Router {
       res.json({
         model_name: model,
         model_version: String(served.version),
-        id: body.id ?? ids[0]!,
+        id: requestId,
         parameters: { prediction_ids: ids },
         outputs,
       });
@@ -125,8 +133,8 @@ export function v2Routes(ctx: GatewayContext): Router {
       release();
     }
   };
-  r.post('/v2/models/:model/infer', endpoint('/v2/models/{model}/infer'), infer);
-  r.post('/v2/models/:model/versions/:version/infer', endpoint('/v2/models/{model}/versions/{version}/infer'), infer);
+  r.post('/v2/models/:model/infer', endpoint('/v2/models/{model}/infer'), ...ctx.body, infer);
+  r.post('/v2/models/:model/versions/:version/infer', endpoint('/v2/models/{model}/versions/{version}/infer'), ...ctx.body, infer);
 
   return r;
 }
