@@ -56,6 +56,11 @@ export const configOptions = {
     z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
     'onnxruntime graph optimization level.',
   ),
+  inferenceThread: option(
+    'DRIFTGATE_INFERENCE_THREAD',
+    z.enum(['worker', 'inline']).default('worker'),
+    'Where models compute: "worker" (a thread per loaded version; the event loop stays free) or "inline" (on the event loop; least overhead for tiny models).',
+  ),
   tfjsBackend: option('DRIFTGATE_TFJS_BACKEND', z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'), 'tfjs backend: auto uses tfjs-node when it loads, else wasm.'),
   warmupRuns: option('DRIFTGATE_WARMUP_RUNS', int(0, 1000).default(3), 'Inference calls on synthetic input before a version takes traffic.'),
   drainTimeoutMs: option('DRIFTGATE_DRAIN_TIMEOUT_MS', int(0, 600_000).default(30_000), 'How long a replaced version may finish in-flight requests before it is disposed, in ms.'),

@@ -87,8 +87,9 @@ export class DynamicBatcher {
   }
 
   private schedule(): void {
-    // One runtime call per version at a time: the runtime uses its own threads, and a second
-    // concurrent call would only compete with the first for the same cores.
+    // One runtime call per version at a time: a version computes on one thread (its worker, or the
+    // event loop), so a second call could only wait behind the first; requests that arrive meanwhile
+    // ride together in the next batch instead.
     if (this.running > 0 || this.queue.length === 0) return;
     const delayMs = this.options.maxQueueDelayUs / 1000;
     const waited = performance.now() - this.queue[0]!.enqueuedAt;

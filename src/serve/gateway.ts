@@ -41,6 +41,7 @@ export interface Gateway {
 export function versionSettings(config: Config): VersionSettings {
   return {
     runtime: {
+      thread: config.inferenceThread,
       onnx: { intraOpThreads: config.onnxIntraOpThreads, interOpThreads: config.onnxInterOpThreads, graphOptimization: config.onnxGraphOptimization },
       tfjsBackend: config.tfjsBackend,
     },
@@ -125,8 +126,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (server) {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // A keep-alive connection whose request finishes during the grace period stays open (idle)
+        // and would hold server.close() until the grace period ends; close such connections as they go idle.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100).unref();
         const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
-        if ((await Promise.race([closed, grace])) === 'timeout') {
+        const outcome = await Promise.race([closed, grace]);
+        clearInterval(sweep);
+        if (outcome === 'timeout') {
           logger.warn('shutdown grace period over; closing remaining connections');
           server.closeAllConnections();
         }

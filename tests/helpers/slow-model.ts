@@ -19,8 +19,9 @@ const { FLOAT, INT64, BOOL } = onnx.TensorProto.DataType;
 const { INT, GRAPH } = onnx.AttributeProto.AttributeType;
 
 /**
- * Loop iterations of the default slow model. With the default 256x256 matrix on one onnxruntime
- * thread this measured about 450 ms per call on the shared 2-core CI machine (see the test report).
+ * Loop iterations of the default slow model. With the default 512x512 matrix on one onnxruntime
+ * thread one call measured about 480 ms on a quiet core of the shared 2-core test machine, and
+ * 600-800 ms while other test runs kept it busy (`timeOnnxCalls` below measures it).
  */
 export const SLOW_ITERATIONS = 150;
 /** Side of the square matrix multiplied in each loop iteration. */
@@ -125,20 +126,44 @@ export function buildSlowOnnx(opts: SlowModelOptions = {}): Uint8Array {
   return new Uint8Array(onnx.ModelProto.encode(proto).finish());
 }
 
-/** The manifest of iris-onnx version 1, renamed: same features, preprocessing, input, output and labels. */
-export function slowManifest(name: string, version: number): Record<string, unknown> {
+/** Manifest `batching` settings; they win over the gateway's configuration. */
+export interface ManifestBatching {
+  max_batch_size?: number;
+  max_queue_delay_us?: number;
+}
+
+/**
+ * The manifest of iris-onnx version 1, renamed: same features, preprocessing, input, output and
+ * labels. Its `batching` (iris sets a queue delay of 0) is replaced when `batching` is given.
+ */
+export function slowManifest(name: string, version: number, batching?: ManifestBatching): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(join(EXAMPLES, 'iris-onnx', '1', 'driftgate.json'), 'utf8')) as Record<string, unknown>;
-  return { ...manifest, name, version, format: 'onnx', description: 'slow test model: burns CPU in an ONNX Loop before answering' };
+  return {
+    ...manifest,
+    name,
+    version,
+    format: 'onnx',
+    ...(batching ? { batching } : {}),
+    description: 'slow test model: burns CPU in an ONNX Loop before answering',
+  };
+}
+
+export interface SlowModelFiles extends SlowModelOptions {
+  /** @defaultValue `'slow'` */
+  name?: string;
+  /** @defaultValue 1 */
+  version?: number;
+  batching?: ManifestBatching;
 }
 
 /** Writes `<repo>/<name>/<version>/` with the slow model and its manifest; returns the directory. */
-export function writeSlowModel(repo: string, opts: SlowModelOptions & { name?: string; version?: number } = {}): string {
+export function writeSlowModel(repo: string, opts: SlowModelFiles = {}): string {
   const name = opts.name ?? 'slow';
   const version = opts.version ?? 1;
   const dir = join(repo, name, String(version));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.onnx'), buildSlowOnnx(opts));
-  writeFileSync(join(dir, 'driftgate.json'), JSON.stringify(slowManifest(name, version), null, 2) + '\n');
+  writeFileSync(join(dir, 'driftgate.json'), JSON.stringify(slowManifest(name, version, opts.batching), null, 2) + '\n');
   return dir;
 }
 

@@ -13,7 +13,7 @@ import { openRuntime } from '../../src/serve/index.js';
 import type { ModelRuntime, RuntimeOptions } from '../../src/serve/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const options: RuntimeOptions = { onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' }, tfjsBackend: 'auto' };
+const base: RuntimeOptions = { onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' }, tfjsBackend: 'auto' };
 
 const cases = [
   { label: 'ONNX (onnxruntime-node)', dir: join(root, 'models/iris-onnx/1'), broken: 'model.onnx' },
@@ -32,8 +32,9 @@ function randomRows(rows: number, width: number, seed: number): Float32Array {
   return Float32Array.from({ length: rows * width }, () => rnd() * 4 - 2);
 }
 
-for (const c of cases) {
-  describe(`ModelRuntime contract: ${c.label}`, () => {
+for (const c of cases) for (const thread of ['inline', 'worker'] as const) {
+  describe(`ModelRuntime contract: ${c.label}, ${thread}`, () => {
+    const options: RuntimeOptions = { ...base, thread };
     let runtime: ModelRuntime;
     let manifest: Manifest;
     let inW: number;
@@ -87,12 +88,16 @@ for (const c of cases) {
       parallel.forEach((p, i) => assert.deepEqual(Array.from(p), Array.from(sequential[i]!)));
     });
 
-    it('leaks no tensors across calls', async () => {
-      await runtime.run(randomRows(4, inW, 1), 4);
-      const baseline = tf.memory().numTensors;
-      for (let i = 0; i < 20; i++) await runtime.run(randomRows(4, inW, i), 4);
-      assert.equal(tf.memory().numTensors, baseline);
-    });
+    // Tensors are counted on this thread, so the check applies to the inline runtime (the worker
+    // runs the very same runtime class in its own thread).
+    if (thread === 'inline') {
+      it('leaks no tensors across calls', async () => {
+        await runtime.run(randomRows(4, inW, 1), 4);
+        const baseline = tf.memory().numTensors;
+        for (let i = 0; i < 20; i++) await runtime.run(randomRows(4, inW, i), 4);
+        assert.equal(tf.memory().numTensors, baseline);
+      });
+    }
 
     it('fails to open, with an error naming the problem, when a model file is broken', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'dg-broken-'));
@@ -111,7 +116,31 @@ describe('OnnxRuntime input/output names', () => {
   it('refuses a manifest whose tensor names the model does not have', async () => {
     const dir = join(root, 'models/iris-onnx/1');
     const manifest = manifestOf(dir);
-    await assert.rejects(openRuntime(dir, { ...manifest, input: 'nope' }, options), /no input named "nope" \(it has features\)/);
-    await assert.rejects(openRuntime(dir, { ...manifest, output: 'nope' }, options), /no output named "nope"/);
+    for (const thread of ['inline', 'worker'] as const) {
+      await assert.rejects(openRuntime(dir, { ...manifest, input: 'nope' }, { ...base, thread }), /no input named "nope" \(it has features\)/);
+      await assert.rejects(openRuntime(dir, { ...manifest, output: 'nope' }, { ...base, thread }), /no output named "nope"/);
+    }
+  });
+});
+
+describe('WorkerRuntime', () => {
+  it('keeps the event loop free while a model computes, and fails pending calls when its thread dies', async () => {
+    const dir = join(root, 'models/iris-onnx/1');
+    const manifest = manifestOf(dir);
+    const runtime = await openRuntime(dir, manifest, { ...base, thread: 'worker' });
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const rows = 20_000;
+      const calls = Array.from({ length: 5 }, (_, i) => runtime.run(randomRows(rows, inputWidth(manifest.features), i), rows));
+      await Promise.all(calls);
+      clearInterval(timer);
+      assert.ok(ticks > 0, 'timers fired while the worker computed');
+      // Terminating the worker (as dispose does) fails later calls with a clear error instead of hanging.
+      await runtime.dispose();
+      await assert.rejects(runtime.run(randomRows(1, inputWidth(manifest.features), 1), 1), /unloaded|exited/);
+    } finally {
+      await runtime.dispose();
+    }
   });
 });

@@ -1,16 +1,18 @@
 import type { Manifest } from '../../core/index.js';
-import { inputWidth } from '../../core/index.js';
-import { OnnxRuntime } from './onnx.js';
-import { TfjsRuntime } from './tfjs.js';
+import { openInThread } from './open.js';
 import type { ModelRuntime, RuntimeOptions } from './types.js';
+import { WorkerRuntime } from './worker.js';
 
 export type { ModelRuntime, RuntimeOptions } from './types.js';
 export { OnnxRuntime } from './onnx.js';
 export { TfjsRuntime } from './tfjs.js';
+export { WorkerRuntime } from './worker.js';
+export { openInThread } from './open.js';
 
-/** Opens the model files of one version directory with the runtime its manifest names. */
-export async function openRuntime(dir: string, manifest: Manifest, options: RuntimeOptions): Promise<ModelRuntime> {
-  const width = inputWidth(manifest.features);
-  if (manifest.format === 'onnx') return OnnxRuntime.load(dir, manifest, width, options.onnx);
-  return TfjsRuntime.load(dir, manifest, width, options.tfjsBackend);
+/**
+ * Opens the model files of one version: in a worker thread of its own (`options.thread: 'worker'`,
+ * the default) or on the calling thread (`'inline'`).
+ */
+export function openRuntime(dir: string, manifest: Manifest, options: RuntimeOptions): Promise<ModelRuntime> {
+  return options.thread === 'inline' ? openInThread(dir, manifest, options) : WorkerRuntime.load(dir, manifest, options);
 }

@@ -1,6 +1,6 @@
-// ONNX models through onnxruntime-node. Note: in onnxruntime-node 1.23 `session.run` only defers to
-// setImmediate and then runs synchronously on the event-loop thread (microsoft/onnxruntime#19611),
-// so the gateway answers nothing else while a batch computes.
+// ONNX models through onnxruntime-node. In onnxruntime-node 1.23 `session.run` only defers to
+// setImmediate and then computes synchronously on the calling thread (microsoft/onnxruntime#19611),
+// which is why the gateway runs models in worker threads by default (worker.ts).
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Manifest } from '../../core/index.js';

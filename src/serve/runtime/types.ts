@@ -11,6 +11,8 @@ export interface ModelRuntime {
 }
 
 export interface RuntimeOptions {
+  /** Where the model computes: a worker thread of its own, or the calling thread. @defaultValue 'worker' */
+  thread?: 'worker' | 'inline';
   onnx: {
     intraOpThreads: number;
     interOpThreads: number;
