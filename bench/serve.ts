@@ -20,6 +20,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '1,16,64' },
     models: { type: 'string', default: 'iris-onnx,iris-tfjs' },
+    /** Gateway set-ups to compare: batching (on/off) x inference thread (worker/inline). */
+    setups: { type: 'string', default: 'on/worker,off/worker,on/inline,off/inline' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -63,6 +65,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 interface Row {
   target: string;
   batching: string;
+  thread: string;
   connections: number;
   reqPerSec: number;
   p50: number;
@@ -71,17 +74,18 @@ interface Row {
   non2xx: number;
 }
 
-async function drive(target: string, batching: string, url: string, c: number): Promise<Row> {
+async function drive(target: string, batching: string, thread: string, url: string, c: number): Promise<Row> {
   // A short warm-up so JIT and the runtime's first calls do not count.
   await autocannon({ url, connections: c, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
   const r = await autocannon({ url, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
-  return { target, batching, connections: c, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return { target, batching, thread, connections: c, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
 async function runtimeRate(model: string, seconds: number): Promise<number> {
   const dir = join(root, 'models', model, '1');
   const manifest = parseManifest(JSON.parse(readFileSync(join(dir, 'driftgate.json'), 'utf8')));
   const runtime = await openRuntime(dir, manifest, {
+    thread: 'inline',
     onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' },
     tfjsBackend: 'auto',
   });
@@ -121,22 +125,31 @@ function summarizeProfile(file: string, top = 15): string {
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const bare = await startProcess('bench/bare-express.ts', { PORT: '0' });
-  for (const c of connections) rows.push(await drive('bare express', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
+  for (const c of connections) rows.push(await drive('bare express', '-', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
   await stopProcess(bare.child);
 
   const profiles: string[] = [];
-  for (const batching of ['on', 'off']) {
+  const setups = args.setups!.split(',').map((s) => s.split('/') as [string, string]);
+  for (const [index, [batching, thread]] of setups.entries()) {
+    const profile = args.profile && index === 0;
     const profDir = mkdtempSync(join(tmpdir(), 'dg-prof-'));
     const gw = await startProcess(
       'src/cli/main.ts',
-      { PORT: '0', DRIFTGATE_BATCHING: batching === 'on' ? 'true' : 'false', DRIFTGATE_MODELS: models.join(','), DRIFTGATE_POLL_INTERVAL_MS: '0', DRIFTGATE_LOG_LEVEL: 'info' },
-      args.profile && batching === 'on' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+      {
+        PORT: '0',
+        DRIFTGATE_BATCHING: batching === 'on' ? 'true' : 'false',
+        DRIFTGATE_INFERENCE_THREAD: thread,
+        DRIFTGATE_MODELS: models.join(','),
+        DRIFTGATE_POLL_INTERVAL_MS: '0',
+        DRIFTGATE_LOG_LEVEL: 'info',
+      },
+      profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
     );
     for (const model of models) {
-      for (const c of connections) rows.push(await drive(model, batching, `http://127.0.0.1:${gw.port}/v2/models/${model}/infer`, c));
+      for (const c of connections) rows.push(await drive(model, batching, thread, `http://127.0.0.1:${gw.port}/v2/models/${model}/infer`, c));
     }
     await stopProcess(gw.child);
-    if (args.profile && batching === 'on') {
+    if (profile) {
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (file) profiles.push(summarizeProfile(join(profDir, file)));
     }
@@ -149,18 +162,18 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per run, autocannon in the same machine.`,
     '',
-    '| target | batching | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | batching | thread | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
       const b = bareAt.get(r.connections)!;
-      return `| ${r.target} | ${r.batching} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${((100 * r.reqPerSec) / b.reqPerSec).toFixed(0)}% | ${(r.p99 / Math.max(b.p99, 1)).toFixed(2)}x | ${r.errors} | ${r.non2xx} |`;
+      return `| ${r.target} | ${r.batching} | ${r.thread} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${((100 * r.reqPerSec) / b.reqPerSec).toFixed(0)}% | ${(r.p99 / Math.max(b.p99, 1)).toFixed(2)}x | ${r.errors} | ${r.non2xx} |`;
     }),
     '',
     '| model | raw runtime calls/s (batch 1, in-process) |',
     '|---|---:|',
     ...Object.entries(rates).map(([m, v]) => `| ${m} | ${Math.round(v)} |`),
   ];
-  if (profiles.length) lines.push('', 'CPU profile of the gateway (batching on, whole run), top self time:', '', '| self | function |', '|---:|---|', profiles[0]!);
+  if (profiles.length) lines.push('', `CPU profile of the gateway's main thread (${args.setups!.split(',')[0]}, whole run), top self time:`, '', '| self | function |', '|---:|---|', profiles[0]!);
   process.stdout.write(lines.join('\n') + '\n');
   if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates }, null, 2));
 }

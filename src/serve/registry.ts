@@ -273,6 +273,12 @@ export class ModelRegistry {
     return state.loaded.has(version);
   }
 
+  /** Whether the registry knows this model (it has versions); cheap enough for every request. */
+  has(name: string): boolean {
+    const s = this.models.get(name);
+    return s !== undefined && (s.available.length > 0 || s.loaded.size > 0);
+  }
+
   modelNames(): string[] {
     return [...this.models.values()].filter((s) => s.available.length > 0 || s.loaded.size > 0).map((s) => s.name).sort();
   }

@@ -11,7 +11,7 @@ export function adminRoutes(ctx: GatewayContext): Router {
 
   const model = (raw: unknown, res: Parameters<typeof labelsOf>[0]) => {
     const name = checkModelName(String(raw));
-    if (ctx.registry.modelNames().includes(name)) labelsOf(res).model = name;
+    if (ctx.registry.has(name)) labelsOf(res).model = name;
     return name;
   };
 

@@ -20,7 +20,7 @@ export function v1Routes(ctx: GatewayContext): Router {
     // URIError (a 500) and let "%252F" through as "/".
     const model = checkModelName(params[0] ?? '');
     const version = params[1] === undefined ? undefined : checkVersion(params[1]);
-    if (ctx.registry.modelNames().includes(model)) labelsOf(res).model = model;
+    if (ctx.registry.has(model)) labelsOf(res).model = model;
     if (req.body && typeof req.body === 'object' && 'inputs' in req.body && !('instances' in req.body)) {
       throw new DriftgateError('INVALID_INPUT', 'the columnar "inputs" form is not supported here; send "instances" (rows), or use the V2 infer endpoint');
     }

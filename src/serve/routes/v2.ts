@@ -43,7 +43,7 @@ function tensorsOf(manifest: Manifest) {
 function target(ctx: GatewayContext, req: Request, res: Response): { model: string; version: number | undefined } {
   const model = checkModelName(String(req.params.model));
   const version = req.params.version === undefined ? undefined : checkVersion(String(req.params.version));
-  if (ctx.registry.modelNames().includes(model)) labelsOf(res).model = model;
+  if (ctx.registry.has(model)) labelsOf(res).model = model;
   return { model, version };
 }
 
