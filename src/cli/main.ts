@@ -1,31 +1,34 @@
 #!/usr/bin/env node
 // The `driftgate` command.
 import { ConfigError, createLogger, describeError, loadConfig } from '../core/index.js';
-import { createGateway } from '../serve/index.js';
+import { startDriftgate } from './stack.js';
 
 const USAGE = `usage: driftgate <command>
 
 commands:
   serve      run the gateway on the model repository (default)
+  train      train or fine-tune a model from a CSV/JSONL file and write a new version
+  evaluate   score a model version on labelled data: metrics and error analysis
   openapi    print the OpenAPI document of the HTTP API
   config     print every configuration option with its default
+
+\`driftgate train --help\` and \`driftgate evaluate --help\` list their flags.
 
 Configuration comes from environment variables (see README); DRIFTGATE_CONFIG names an optional JSON file.`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, { component: 'gateway' });
-  const gateway = createGateway({ config, logger });
-  const port = await gateway.listen();
-  logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo });
-  await gateway.start();
+  const logger = createLogger(config.logLevel);
+  const driftgate = await startDriftgate(config, logger);
+  const { gateway, port } = driftgate;
+  logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    gateway
+    driftgate
       .close()
       .then(() => process.exit(0))
       .catch((err) => {
@@ -42,6 +45,16 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve();
+    case 'train': {
+      const { trainCommand } = await import('./train.js');
+      process.exitCode = await trainCommand(argv.slice(1));
+      return;
+    }
+    case 'evaluate': {
+      const { evaluateCommand } = await import('./evaluate.js');
+      process.exitCode = await evaluateCommand(argv.slice(1));
+      return;
+    }
     case 'openapi': {
       const { buildOpenApi } = await import('../serve/index.js');
       process.stdout.write(JSON.stringify(buildOpenApi(), null, 2) + '\n');

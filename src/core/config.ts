@@ -68,6 +68,18 @@ export const configOptions = {
   logLevel: option('DRIFTGATE_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'), 'Log level (JSON lines on stderr).'),
   kafkaBrokers: option('KAFKA_BROKERS', list.default([]), 'Comma list of Kafka brokers; empty uses the embedded in-process bus.'),
   topicPrefix: option('DRIFTGATE_TOPIC_PREFIX', z.string().default('driftgate.'), 'Prefix of the Kafka topic names.'),
+  topicPartitions: option('DRIFTGATE_TOPIC_PARTITIONS', int(1, 10_000).default(3), 'Partitions of each driftgate topic created at start (monitor consumers scale up to this many).'),
+  topicReplication: option('DRIFTGATE_TOPIC_REPLICATION', int(1, 100).default(1), 'Replication factor of the topics created at start.'),
+  payloadSampling: option(
+    'DRIFTGATE_PAYLOAD_SAMPLING',
+    z.string().regex(/^\s*([A-Za-z0-9_.-]+\s*=\s*)?[0-9.]+\s*(,\s*([A-Za-z0-9_.-]+\s*=\s*)?[0-9.]+\s*)*$/, 'expected "rate" or "rate,model=rate,..." with rates from 0 to 1').default('1'),
+    'Share of predictions published to the event stream: "1", or a default plus per-model rates like "0.2,iris-onnx=1". Labels are never sampled.',
+  ),
+  spoolDir: option('DRIFTGATE_SPOOL_DIR', z.string().min(1).default('.driftgate/spool'), 'Directory of the on-disk spool that keeps events while the bus is unreachable.'),
+  spoolMaxBytes: option('DRIFTGATE_SPOOL_MAX_BYTES', int(1024, 2 ** 40).default(256 * 1024 * 1024), 'Size bound of the spool; past it the oldest events are dropped and counted.'),
+  publishLingerMs: option('DRIFTGATE_PUBLISH_LINGER_MS', int(0, 60_000).default(20), 'How long the publisher waits to fill a batch of events, in ms.'),
+  publishBatchSize: option('DRIFTGATE_PUBLISH_BATCH_SIZE', int(1, 100_000).default(500), 'Events in one send to the bus.'),
+  publishBuffer: option('DRIFTGATE_PUBLISH_BUFFER', int(1, 10_000_000).default(10_000), 'Events held in memory before they spill to the spool.'),
   monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Metrics port of the standalone monitor.'),
 };
 

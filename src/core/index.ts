@@ -31,3 +31,22 @@ export {
 } from './tfjs-files.js';
 export { profileColumn, seededRandom } from './profile.js';
 export type { ProfileOptions } from './profile.js';
+export {
+  EVENT_SCHEMA_VERSION,
+  MODEL_EVENT_TYPES,
+  predictionEventSchema,
+  labelEventSchema,
+  modelEventSchema,
+  topicNames,
+  cloudEventHeaders,
+  decodeEvent,
+  toPredictionMessages,
+  toLabelMessages,
+  toModelEventMessage,
+  CE_TYPE_PREDICTION,
+  CE_TYPE_LABEL,
+  modelEventCeType,
+} from './events.js';
+export type { PredictionEvent, LabelEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
+export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
+export type { EventBus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';

@@ -8,12 +8,15 @@ import { errorHandler, jsonBody, requestMetrics } from './http.js';
 import { createServeMetrics } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
+import { discardLabels } from './event-sink.js';
+import type { LabelSink } from './event-sink.js';
 import { discardPredictions } from './prediction-log.js';
 import type { PredictionSink } from './prediction-log.js';
 import { ModelRegistry } from './registry.js';
 import { ModelRepository } from './repository.js';
 import { adminRoutes } from './routes/admin.js';
 import type { GatewayContext } from './routes/context.js';
+import { labelRoutes } from './routes/labels.js';
 import { v1Routes } from './routes/v1.js';
 import { healthRoutes, notFound, v2Routes } from './routes/v2.js';
 import type { VersionSettings } from './served-version.js';
@@ -23,6 +26,7 @@ export interface GatewayDeps {
   logger?: Logger;
   metrics?: ServeMetrics;
   sink?: PredictionSink;
+  labels?: LabelSink;
   registry?: ModelRegistry;
 }
 
@@ -73,7 +77,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       drainTimeoutMs: config.drainTimeoutMs,
       pollIntervalMs: config.pollIntervalMs,
     });
-  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
+  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, labels: deps.labels ?? discardLabels, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -90,6 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   app.use(v2Routes(context));
   app.use(v1Routes(context));
+  app.use(labelRoutes(context));
   app.use(adminRoutes(context));
   const openapi = buildOpenApi();
   app.get('/openapi.json', (_req, res) => {

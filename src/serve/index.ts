@@ -11,5 +11,7 @@ export type { BatcherOptions } from './batcher.js';
 export { openRuntime, OnnxRuntime, TfjsRuntime } from './runtime/index.js';
 export type { ModelRuntime, RuntimeOptions } from './runtime/index.js';
 export { discardPredictions } from './prediction-log.js';
+export { publishingSinks, parseSampling, discardLabels } from './event-sink.js';
+export type { LabelSink, SamplingRates } from './event-sink.js';
 export type { PredictionRecord, PredictionSink, PredictionOutput } from './prediction-log.js';
 export { buildOpenApi } from './openapi.js';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import * as s from './schemas.js';
 
-type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; errors?: number[]; admin?: boolean };
+type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; status?: number; errors?: number[]; admin?: boolean };
 
 const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
 const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
@@ -11,7 +11,7 @@ function operation(op: Op, path: string) {
   const params = [path.includes('{model}') ? modelParam : null, path.includes('{version}') ? versionParam : null].filter(Boolean);
   const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   const responses: Record<string, unknown> = {
-    200:
+    [op.status ?? 200]:
       op.ok === 'text'
         ? { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }
         : { description: 'OK', content: { 'application/json': { schema: schemaOf(op.ok) } } },
@@ -88,6 +88,9 @@ export function buildOpenApi(): Record<string, unknown> {
     '/v2/models/{model}/versions/{version}/ready': { get: { summary: 'Version readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404, 503] } },
     '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
     '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
+    '/v2/models/{model}/labels': {
+      post: { summary: 'Ground-truth labels for earlier predictions (by prediction id)', tag: 'labels', body: s.labelsRequest, ok: s.labelsResponse, status: 202, errors: [400, 404, 413, 415, 503] },
+    },
     '/v1/models/{model}:predict': { post: { summary: 'Row-oriented predict on the serving version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
     '/v1/models/{model}/versions/{version}:predict': { post: { summary: 'Row-oriented predict on one version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
     '/admin/models': { get: { summary: 'Models, versions and their states', tag: 'admin', ok: s.adminModelsResponse, errors: [401, 403], admin: true } },

@@ -94,12 +94,15 @@ export class ModelRegistry {
         return;
       }
     }
-    for (const name of names) {
-      // One model's trouble (unreadable directory, escaping link) must not stop the others.
-      await this.withModel(name, (state) => this.sync(state)).catch((err) =>
-        this.opts.logger.error('cannot scan model', { model: name, error: describeError(err) }),
-      );
-    }
+    // Models load side by side (each in its own worker); one model's trouble (unreadable
+    // directory, escaping link) must not stop the others.
+    await Promise.all(
+      names.map((name) =>
+        this.withModel(name, (state) => this.sync(state)).catch((err) =>
+          this.opts.logger.error('cannot scan model', { model: name, error: describeError(err) }),
+        ),
+      ),
+    );
   }
 
   /** True once start-up loading is done and every explicitly selected model has a serving version. */

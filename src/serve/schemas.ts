@@ -99,6 +99,24 @@ export const predictResponse = z
   })
   .meta({ id: 'PredictResponse' });
 
+export const labelsRequest = z
+  .object({
+    labels: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(256).describe('The prediction id the predict or infer response returned.'),
+            label: z.union([z.string(), z.number()]).describe('Class name or class index (classification), or the true value (regression).'),
+          })
+          .strict(),
+      )
+      .min(1, 'labels must hold at least one label')
+      .max(100_000),
+  })
+  .strict()
+  .meta({ id: 'LabelsRequest' });
+export const labelsResponse = z.object({ accepted: z.number().int() }).meta({ id: 'LabelsResponse' });
+
 export const versionStatus = z
   .object({
     version: z.number().int(),

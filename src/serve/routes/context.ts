@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Config, Logger } from '../../core/index.js';
 import type { ServeMetrics } from '../metrics.js';
+import type { LabelSink } from '../event-sink.js';
 import type { PredictionSink } from '../prediction-log.js';
 import type { ModelRegistry } from '../registry.js';
 
@@ -11,6 +12,7 @@ export interface GatewayContext {
   metrics: ServeMetrics;
   logger: Logger;
   sink: PredictionSink;
+  labels: LabelSink;
   lifecycle: { shuttingDown: boolean };
   /** JSON body parsing (content-type check + size limit), placed after a route names its endpoint. */
   body: RequestHandler[];

@@ -1,0 +1,65 @@
+// The composition root: builds the event bus (Kafka when KAFKA_BROKERS is set, else embedded),
+// creates the topics, starts the event publisher with its on-disk spool, and the gateway that
+// publishes predictions and labels through it. Shut down in reverse order.
+import { Registry } from 'prom-client';
+import { DiskSpool, EventPublisher, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
+import type { BusConfig, Config, EventBus, Logger } from '../core/index.js';
+import { createGateway, createServeMetrics, parseSampling, publishingSinks } from '../serve/index.js';
+import type { Gateway } from '../serve/index.js';
+
+export interface Driftgate {
+  config: Config;
+  bus: EventBus;
+  publisher: EventPublisher;
+  gateway: Gateway;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function busConfig(config: Config): BusConfig {
+  return {
+    kafkaBrokers: config.kafkaBrokers,
+    topicPrefix: config.topicPrefix,
+    topicPartitions: config.topicPartitions,
+    topicReplicationFactor: config.topicReplication,
+  };
+}
+
+export async function startDriftgate(config: Config, logger: Logger): Promise<Driftgate> {
+  const registry = new Registry();
+  const metrics = createServeMetrics(registry);
+  const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
+  const topics = topicNames(config.topicPrefix);
+  try {
+    await bus.ensureTopics(eventTopicSpecs(busConfig(config)));
+  } catch (err) {
+    // Kafka down at start: serving must still come up; the publisher spools until it returns.
+    logger.warn('could not create topics; events will be spooled until the bus answers', { error: describeError(err) });
+  }
+  const spool = new DiskSpool({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, logger: logger.child({ component: 'spool' }) });
+  const publisher = new EventPublisher({
+    bus,
+    registry,
+    spool,
+    logger: logger.child({ component: 'publisher' }),
+    lingerMs: config.publishLingerMs,
+    maxBatchSize: config.publishBatchSize,
+    maxBuffered: config.publishBuffer,
+  });
+  const sinks = publishingSinks(publisher, topics, parseSampling(config.payloadSampling));
+  const gateway = createGateway({ config, logger: logger.child({ component: 'gateway' }), metrics, sink: sinks.predictions, labels: sinks.labels });
+  const port = await gateway.listen();
+  await gateway.start();
+  return {
+    config,
+    bus,
+    publisher,
+    gateway,
+    port,
+    close: async () => {
+      await gateway.close();
+      await publisher.close();
+      await bus.close();
+    },
+  };
+}

@@ -1,0 +1,376 @@
+// The in-process event bus for single-machine mode: the same model as Kafka (topics split into
+// partitions by key, an append-only log per partition, consumer groups with committed offsets,
+// at-least-once delivery of batches) without a broker. Everything lives in memory, so "durably
+// accepted" here means accepted by this process: a restart loses what consumers had not committed.
+import { silentLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import { describeError } from '../errors.js';
+import { REDELIVERY_DEFAULTS, partitionForKey, redeliveryDelay } from './types.js';
+import type {
+  BusMessage,
+  DeliveryFailure,
+  EventBus,
+  OutgoingMessage,
+  RedeliveryOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from './types.js';
+
+export interface EmbeddedBusOptions extends RedeliveryOptions {
+  /** Messages kept per partition; beyond it the oldest are dropped, consumed or not. @defaultValue 100000 */
+  retentionMessages?: number;
+  /** Most messages handed to one handler call. @defaultValue 500 */
+  maxBatchSize?: number;
+  logger?: Logger;
+}
+
+interface StoredMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** One partition's log: offsets grow by one per message; the oldest fall off past the retention. */
+class PartitionLog {
+  private entries: StoredMessage[] = [];
+  /** Index in `entries` of the earliest retained message (dropped ones are trimmed lazily). */
+  private head = 0;
+  /** Offset of `entries[0]`. */
+  private base = 0;
+
+  constructor(private readonly retention: number) {}
+
+  /** Offset of the oldest message still kept. */
+  get earliest(): number {
+    return this.base + this.head;
+  }
+
+  /** Offset the next message will get (Kafka's high watermark). */
+  get latest(): number {
+    return this.base + this.entries.length;
+  }
+
+  append(message: StoredMessage): void {
+    this.entries.push(message);
+    if (this.latest - this.earliest > this.retention) this.head++;
+    // Trim the dropped prefix now and then rather than shifting the array on every append.
+    if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+  }
+
+  read(from: number, max: number): { offset: number; message: StoredMessage }[] {
+    const out: { offset: number; message: StoredMessage }[] = [];
+    for (let offset = Math.max(from, this.earliest); offset < this.latest && out.length < max; offset++) {
+      out.push({ offset, message: this.entries[offset - this.base]! });
+    }
+    return out;
+  }
+}
+
+/** A group's progress on one partition. */
+interface Cursor {
+  topic: string;
+  partition: number;
+  /** Next offset the group has not committed; undefined until the group commits here. */
+  committed: number | undefined;
+  /** Next offset to deliver; undefined while no member consumes the partition. */
+  position: number | undefined;
+  /** A batch of this partition is with a handler right now. */
+  busy: boolean;
+  /** Failed deliveries of the batch at `position` so far. */
+  failures: number;
+  /** Last offset of the failed batch: a redelivery holds the same messages, no newer ones. */
+  retryUntil: number;
+  /** No redelivery before this time (ms since epoch). */
+  notBefore: number;
+}
+
+interface Group {
+  id: string;
+  cursors: Map<string, Cursor>;
+  /** In join order; a topic's partitions are dealt out among the members that subscribe to it. */
+  members: GroupMember[];
+}
+
+const cursorKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class EmbeddedBus implements EventBus {
+  readonly kind = 'embedded' as const;
+  private readonly topics = new Map<string, PartitionLog[]>();
+  private readonly groups = new Map<string, Group>();
+  private closed = false;
+  private readonly retention: number;
+  readonly settings: { maxBatchSize: number; maxAttempts: number; retryBackoffMs: number; maxRetryBackoffMs: number };
+  readonly logger: Logger;
+
+  constructor(private readonly options: EmbeddedBusOptions = {}) {
+    this.retention = Math.max(1, options.retentionMessages ?? 100_000);
+    this.settings = {
+      maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
+      maxAttempts: Math.max(1, options.maxAttempts ?? REDELIVERY_DEFAULTS.maxAttempts),
+      retryBackoffMs: options.retryBackoffMs ?? REDELIVERY_DEFAULTS.retryBackoffMs,
+      maxRetryBackoffMs: options.maxRetryBackoffMs ?? REDELIVERY_DEFAULTS.maxRetryBackoffMs,
+    };
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    this.assertOpen();
+    for (const spec of topics) {
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+        throw new Error(`topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
+      }
+      if (this.topics.has(spec.name)) continue;
+      this.topics.set(
+        spec.name,
+        Array.from({ length: spec.partitions }, () => new PartitionLog(this.retention)),
+      );
+    }
+  }
+
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    this.assertOpen();
+    const partitions = this.partitionsOf(topic);
+    for (const m of messages) {
+      partitions[partitionForKey(m.key, partitions.length)]!.append({ key: m.key, value: m.value, headers: { ...m.headers } });
+    }
+    if (messages.length === 0) return;
+    for (const group of this.groups.values()) {
+      for (const member of group.members) if (member.topics.includes(topic)) member.wake();
+    }
+  }
+
+  async subscribe(opts: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    const topics = [...new Set(opts.topics)];
+    const logs = topics.map((t) => [t, this.partitionsOf(t)] as const);
+    let group = this.groups.get(opts.groupId);
+    if (!group) {
+      group = { id: opts.groupId, cursors: new Map(), members: [] };
+      this.groups.set(opts.groupId, group);
+    }
+    for (const [topic, partitions] of logs) {
+      partitions.forEach((log, partition) => {
+        const key = cursorKey(topic, partition);
+        let cursor = group.cursors.get(key);
+        if (!cursor) {
+          cursor = { topic, partition, committed: undefined, position: undefined, busy: false, failures: 0, retryUntil: 0, notBefore: 0 };
+          group.cursors.set(key, cursor);
+        }
+        // Like Kafka's auto.offset.reset: without a commit, start at the earliest or the latest.
+        cursor.position ??= cursor.committed ?? (opts.fromBeginning ? log.earliest : log.latest);
+      });
+    }
+    const member = new GroupMember(this, group, topics, opts);
+    group.members.push(member);
+    for (const m of group.members) m.wake();
+    member.start();
+    return { stop: () => this.leave(member) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const members = [...this.groups.values()].flatMap((g) => g.members);
+    await Promise.all(members.map((m) => this.leave(m)));
+  }
+
+  /** @internal the log of one partition, for members. */
+  log(topic: string, partition: number): PartitionLog {
+    return this.partitionsOf(topic)[partition]!;
+  }
+
+  /** @internal the error hook for a skipped batch. */
+  reportFailure(failure: DeliveryFailure, own: SubscribeOptions['onError']): void {
+    const hook = own ?? this.options.onError;
+    if (hook) {
+      try {
+        hook(failure);
+      } catch (err) {
+        this.logger.error('bus onError hook threw', { error: describeError(err) });
+      }
+      return;
+    }
+    this.logger.error('handler kept failing; batch skipped', { ...failure, error: describeError(failure.error) });
+  }
+
+  private async leave(member: GroupMember): Promise<void> {
+    await member.stop();
+    const group = member.group;
+    const index = group.members.indexOf(member);
+    if (index < 0) return;
+    group.members.splice(index, 1);
+    if (group.members.length === 0) {
+      // Nobody consumes: the next member starts from the commits (or resets where there are none).
+      for (const cursor of group.cursors.values()) cursor.position = cursor.committed;
+    }
+    for (const m of group.members) m.wake();
+  }
+
+  private partitionsOf(topic: string): PartitionLog[] {
+    const partitions = this.topics.get(topic);
+    if (!partitions) throw new Error(`unknown topic "${topic}": create it with ensureTopics first`);
+    return partitions;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the embedded event bus is closed');
+  }
+}
+
+/** One subscription: a loop that hands batches of its partitions to the handler, one at a time. */
+class GroupMember {
+  private running = false;
+  private pending = false;
+  private waiter: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  /** Where the last scan stopped, so partitions take turns. */
+  private turn = 0;
+
+  constructor(
+    private readonly bus: EmbeddedBus,
+    readonly group: Group,
+    readonly topics: string[],
+    private readonly opts: SubscribeOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run().catch((err: unknown) => {
+      this.bus.logger.error('embedded bus consumer loop failed', { groupId: this.group.id, error: describeError(err) });
+    });
+  }
+
+  /** Something changed (a message, a member, a stop): look for work again. */
+  wake(): void {
+    this.pending = true;
+    const resolve = this.waiter;
+    this.waiter = undefined;
+    resolve?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.pending = false;
+      const next = this.pick();
+      if (next.batch) await this.deliver(next.batch.cursor, next.batch.entries);
+      else await this.idle(next.retryAt);
+    }
+    clearTimeout(this.timer);
+  }
+
+  /** The partitions of this member's topics that the group deals to it. */
+  private assigned(): Cursor[] {
+    const out: Cursor[] = [];
+    for (const topic of this.topics) {
+      const sharing = this.group.members.filter((m) => m.topics.includes(topic));
+      const me = sharing.indexOf(this);
+      for (const cursor of this.group.cursors.values()) {
+        if (cursor.topic === topic && cursor.partition % sharing.length === me) out.push(cursor);
+      }
+    }
+    return out;
+  }
+
+  private pick(): {
+    batch?: { cursor: Cursor; entries: ReturnType<PartitionLog['read']> };
+    retryAt?: number;
+  } {
+    const cursors = this.assigned();
+    const now = Date.now();
+    let retryAt: number | undefined;
+    for (let i = 0; i < cursors.length; i++) {
+      const index = (this.turn + i) % cursors.length;
+      const cursor = cursors[index]!;
+      if (cursor.busy || cursor.position === undefined) continue;
+      const log = this.bus.log(cursor.topic, cursor.partition);
+      // Messages past the retention are gone: continue from the oldest kept one.
+      if (cursor.position < log.earliest) cursor.position = log.earliest;
+      if (cursor.position >= log.latest) continue;
+      if (cursor.notBefore > now) {
+        retryAt = Math.min(retryAt ?? Infinity, cursor.notBefore);
+        continue;
+      }
+      this.turn = index + 1;
+      const max = this.bus.settings.maxBatchSize;
+      const size = cursor.failures > 0 ? Math.max(1, Math.min(max, cursor.retryUntil - cursor.position + 1)) : max;
+      return { batch: { cursor, entries: log.read(cursor.position, size) } };
+    }
+    return retryAt === undefined ? {} : { retryAt };
+  }
+
+  private async idle(retryAt: number | undefined): Promise<void> {
+    if (this.pending || !this.running) return;
+    await new Promise<void>((resolve) => {
+      this.waiter = resolve;
+      if (retryAt !== undefined) this.timer = setTimeout(() => this.wake(), Math.max(0, retryAt - Date.now()));
+    });
+    clearTimeout(this.timer);
+  }
+
+  private async deliver(cursor: Cursor, entries: ReturnType<PartitionLog['read']>): Promise<void> {
+    const first = entries[0]!.offset;
+    const last = entries[entries.length - 1]!.offset;
+    const batch: BusMessage[] = entries.map(({ offset, message }) => ({
+      topic: cursor.topic,
+      partition: cursor.partition,
+      offset: String(offset),
+      key: message.key,
+      value: Buffer.from(message.value, 'utf8'),
+      headers: { ...message.headers },
+    }));
+    cursor.busy = true;
+    let error: unknown;
+    let failed = false;
+    try {
+      // Through a promise, so a handler that throws synchronously counts as a failed batch too.
+      await Promise.resolve().then(() => this.opts.handle(batch));
+    } catch (err) {
+      failed = true;
+      error = err;
+    } finally {
+      cursor.busy = false;
+    }
+    const { maxAttempts, retryBackoffMs, maxRetryBackoffMs } = this.bus.settings;
+    if (!failed) {
+      cursor.committed = cursor.position = last + 1;
+      cursor.failures = 0;
+      return;
+    }
+    cursor.failures++;
+    if (cursor.failures < maxAttempts) {
+      // Not committed: the same batch comes again after a pause.
+      cursor.retryUntil = last;
+      cursor.notBefore = Date.now() + redeliveryDelay(cursor.failures, retryBackoffMs, maxRetryBackoffMs);
+      return;
+    }
+    const attempts = cursor.failures;
+    cursor.committed = cursor.position = last + 1;
+    cursor.failures = 0;
+    cursor.notBefore = 0;
+    this.bus.reportFailure(
+      {
+        groupId: this.group.id,
+        topic: cursor.topic,
+        partition: cursor.partition,
+        firstOffset: String(first),
+        lastOffset: String(last),
+        count: entries.length,
+        attempts,
+        error,
+      },
+      this.opts.onError,
+    );
+  }
+}
