@@ -50,3 +50,5 @@ export {
 export type { PredictionEvent, LabelEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
 export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
+export { consumeEvents, DEAD_LETTER_HEADERS } from './event-consumer.js';
+export type { EventHandlers, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';

@@ -1,0 +1,120 @@
+// Reading driftgate's event streams: one consumer-group subscription over the prediction, label and
+// model-event topics that decodes every message against its schema. A message that does not decode
+// (not JSON, another schema version, wrong fields), or that the caller's `check` rejects (unknown
+// model, label outside the class set), is copied to the dead-letter topic with the reason and its
+// origin in headers, counted, and skipped: one bad message never stalls the group. Offsets are
+// committed by the bus only after the handlers (and dead-lettering) of a batch have finished.
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { BusMessage, EventBus, OutgoingMessage, Subscription } from './bus/index.js';
+import { decodeEvent, labelEventSchema, modelEventSchema, predictionEventSchema } from './events.js';
+import type { EventTopics, LabelEvent, ModelEvent, PredictionEvent } from './events.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+
+export interface EventHandlers {
+  predictions?: (events: PredictionEvent[]) => Promise<void>;
+  labels?: (events: LabelEvent[]) => Promise<void>;
+  modelEvents?: (events: ModelEvent[]) => Promise<void>;
+}
+
+/** Semantic checks beyond the schema; return a reason to dead-letter the event. */
+export interface EventChecks {
+  prediction?: (event: PredictionEvent) => string | undefined;
+  label?: (event: LabelEvent) => string | undefined;
+}
+
+export interface ConsumeOptions {
+  bus: EventBus;
+  groupId: string;
+  topics: EventTopics;
+  handlers: EventHandlers;
+  checks?: EventChecks;
+  fromBeginning?: boolean;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+/** Bounded reason classes for the dead-letter metric (the full reason travels in the header). */
+export type DeadLetterClass = 'not_json' | 'schema_version' | 'schema' | 'rejected';
+
+function classify(reason: string): DeadLetterClass {
+  if (reason.startsWith('value is not JSON') || reason.startsWith('value is not a JSON object')) return 'not_json';
+  if (reason.includes('schema version')) return 'schema_version';
+  if (reason.startsWith('schema mismatch')) return 'schema';
+  return 'rejected';
+}
+
+export const DEAD_LETTER_HEADERS = {
+  reason: 'dg_dead_letter_reason',
+  topic: 'dg_source_topic',
+  partition: 'dg_source_partition',
+  offset: 'dg_source_offset',
+} as const;
+
+export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription> {
+  const { bus, topics, handlers, checks = {} } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const registers = opts.registry ? [opts.registry] : [];
+  const consumed = new Counter({ name: 'driftgate_events_consumed_total', help: 'Events decoded and handled, by topic.', labelNames: ['topic'] as const, registers });
+  const deadLettered = new Counter({
+    name: 'driftgate_events_dead_lettered_total',
+    help: 'Events skipped and copied to the dead-letter topic, by source topic and reason class.',
+    labelNames: ['topic', 'reason'] as const,
+    registers,
+  });
+
+  const wanted: string[] = [];
+  if (handlers.predictions) wanted.push(topics.predictions);
+  if (handlers.labels) wanted.push(topics.labels);
+  if (handlers.modelEvents) wanted.push(topics.modelEvents);
+
+  const deadLetter = (m: BusMessage, reason: string): OutgoingMessage => {
+    deadLettered.labels({ topic: m.topic, reason: classify(reason) }).inc();
+    logger.warn('event dead-lettered', { topic: m.topic, partition: m.partition, offset: m.offset, reason: reason.slice(0, 300) });
+    return {
+      key: m.key ?? '',
+      value: m.value.toString('utf8'),
+      headers: {
+        ...m.headers,
+        [DEAD_LETTER_HEADERS.reason]: reason.slice(0, 1000),
+        [DEAD_LETTER_HEADERS.topic]: m.topic,
+        [DEAD_LETTER_HEADERS.partition]: String(m.partition),
+        [DEAD_LETTER_HEADERS.offset]: m.offset,
+      },
+    };
+  };
+
+  function split<T>(messages: BusMessage[], schema: z.ZodType<T>, check: ((e: T) => string | undefined) | undefined, dead: OutgoingMessage[]): T[] {
+    const good: T[] = [];
+    for (const m of messages) {
+      const decoded = decodeEvent(schema, m.value);
+      const reason = decoded.ok ? check?.(decoded.event) : decoded.reason;
+      if (decoded.ok && reason === undefined) good.push(decoded.event);
+      else dead.push(deadLetter(m, reason ?? 'rejected'));
+    }
+    return good;
+  }
+
+  return bus.subscribe({
+    groupId: opts.groupId,
+    topics: wanted,
+    fromBeginning: opts.fromBeginning ?? true,
+    handle: async (messages) => {
+      const dead: OutgoingMessage[] = [];
+      const byTopic = (t: string) => messages.filter((m) => m.topic === t);
+      const predictions = split(byTopic(topics.predictions), predictionEventSchema, checks.prediction, dead);
+      const labels = split(byTopic(topics.labels), labelEventSchema, checks.label, dead);
+      const modelEvents = split(byTopic(topics.modelEvents), modelEventSchema, undefined, dead);
+      // Dead letters first: if the dead-letter topic cannot take them, the batch is redelivered.
+      if (dead.length > 0) await bus.publish(topics.deadLetter, dead);
+      if (predictions.length > 0 && handlers.predictions) await handlers.predictions(predictions);
+      if (labels.length > 0 && handlers.labels) await handlers.labels(labels);
+      if (modelEvents.length > 0 && handlers.modelEvents) await handlers.modelEvents(modelEvents);
+      if (predictions.length) consumed.labels({ topic: topics.predictions }).inc(predictions.length);
+      if (labels.length) consumed.labels({ topic: topics.labels }).inc(labels.length);
+      if (modelEvents.length) consumed.labels({ topic: topics.modelEvents }).inc(modelEvents.length);
+    },
+  });
+}
