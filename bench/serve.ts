@@ -20,8 +20,12 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '1,16,64' },
     models: { type: 'string', default: 'iris-onnx,iris-tfjs' },
-    /** Gateway set-ups to compare: batching (on/off) x inference thread (worker/inline). */
-    setups: { type: 'string', default: 'on/worker,off/worker,on/inline,off/inline' },
+    /**
+     * Gateway set-ups to compare: batching (on/off) / inference thread (worker/inline) / prediction
+     * publishing (off: sampling 0, embedded: in-process bus, kafka: KAFKA_BROKERS, e.g. 127.0.0.1:9092).
+     */
+    setups: { type: 'string', default: 'on/worker/off,off/worker/off,on/inline/off,off/inline/off' },
+    kafka: { type: 'string', default: '127.0.0.1:9092' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -66,6 +70,7 @@ interface Row {
   target: string;
   batching: string;
   thread: string;
+  events: string;
   connections: number;
   reqPerSec: number;
   p50: number;
@@ -74,11 +79,11 @@ interface Row {
   non2xx: number;
 }
 
-async function drive(target: string, batching: string, thread: string, url: string, c: number): Promise<Row> {
+async function drive(target: string, batching: string, thread: string, events: string, url: string, c: number): Promise<Row> {
   // A short warm-up so JIT and the runtime's first calls do not count.
   await autocannon({ url, connections: c, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
   const r = await autocannon({ url, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_BODY });
-  return { target, batching, thread, connections: c, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return { target, batching, thread, events, connections: c, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
 async function runtimeRate(model: string, seconds: number): Promise<number> {
@@ -125,12 +130,13 @@ function summarizeProfile(file: string, top = 15): string {
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const bare = await startProcess('bench/bare-express.ts', { PORT: '0' });
-  for (const c of connections) rows.push(await drive('bare express', '-', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
+  for (const c of connections) rows.push(await drive('bare express', '-', '-', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
   await stopProcess(bare.child);
 
   const profiles: string[] = [];
-  const setups = args.setups!.split(',').map((s) => s.split('/') as [string, string]);
-  for (const [index, [batching, thread]] of setups.entries()) {
+  const setups = args.setups!.split(',').map((s) => s.split('/') as [string, string, string?]);
+  const eventRates: string[] = [];
+  for (const [index, [batching, thread, events = 'off']] of setups.entries()) {
     const profile = args.profile && index === 0;
     const profDir = mkdtempSync(join(tmpdir(), 'dg-prof-'));
     const gw = await startProcess(
@@ -139,6 +145,10 @@ async function main(): Promise<void> {
         PORT: '0',
         DRIFTGATE_BATCHING: batching === 'on' ? 'true' : 'false',
         DRIFTGATE_INFERENCE_THREAD: thread,
+        DRIFTGATE_PAYLOAD_SAMPLING: events === 'off' ? '0' : '1',
+        DRIFTGATE_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'dg-bench-spool-')),
+        DRIFTGATE_TOPIC_PREFIX: `bench${Date.now()}.`,
+        KAFKA_BROKERS: events === 'kafka' ? args.kafka! : '',
         DRIFTGATE_MODELS: models.join(','),
         DRIFTGATE_POLL_INTERVAL_MS: '0',
         DRIFTGATE_LOG_LEVEL: 'info',
@@ -146,7 +156,15 @@ async function main(): Promise<void> {
       profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
     );
     for (const model of models) {
-      for (const c of connections) rows.push(await drive(model, batching, thread, `http://127.0.0.1:${gw.port}/v2/models/${model}/infer`, c));
+      for (const c of connections) rows.push(await drive(model, batching, thread, events, `http://127.0.0.1:${gw.port}/v2/models/${model}/infer`, c));
+    }
+    if (events !== 'off') {
+      // Events the publisher handed to the bus over the whole run of this set-up.
+      const text = await fetch(`http://127.0.0.1:${gw.port}/metrics`).then((r) => r.text());
+      const published = [...text.matchAll(/^driftgate_events_published_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+      const spooled = Number(/^driftgate_events_spooled (\d+)/m.exec(text)?.[1] ?? 0);
+      const requests = rows.filter((r) => r.events === events && r.batching === batching && r.thread === thread).reduce((a, r) => a + r.reqPerSec * duration, 0);
+      eventRates.push(`| ${batching}/${thread}/${events} | ${published} | ${Math.round(requests)} | ${spooled} |`);
     }
     await stopProcess(gw.child);
     if (profile) {
@@ -162,17 +180,20 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per run, autocannon in the same machine.`,
     '',
-    '| target | batching | thread | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | batching | thread | events | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
+    '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
       const b = bareAt.get(r.connections)!;
-      return `| ${r.target} | ${r.batching} | ${r.thread} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${((100 * r.reqPerSec) / b.reqPerSec).toFixed(0)}% | ${(r.p99 / Math.max(b.p99, 1)).toFixed(2)}x | ${r.errors} | ${r.non2xx} |`;
+      return `| ${r.target} | ${r.batching} | ${r.thread} | ${r.events} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${((100 * r.reqPerSec) / b.reqPerSec).toFixed(0)}% | ${(r.p99 / Math.max(b.p99, 1)).toFixed(2)}x | ${r.errors} | ${r.non2xx} |`;
     }),
     '',
     '| model | raw runtime calls/s (batch 1, in-process) |',
     '|---|---:|',
     ...Object.entries(rates).map(([m, v]) => `| ${m} | ${Math.round(v)} |`),
   ];
+  if (eventRates.length) {
+    lines.push('', '| set-up | events published | requests answered (measured runs) | left in spool |', '|---|---:|---:|---:|', ...eventRates);
+  }
   if (profiles.length) lines.push('', `CPU profile of the gateway's main thread (${args.setups!.split(',')[0]}, whole run), top self time:`, '', '| self | function |', '|---:|---|', profiles[0]!);
   process.stdout.write(lines.join('\n') + '\n');
   if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates }, null, 2));
