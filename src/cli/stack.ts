@@ -30,12 +30,21 @@ export async function startDriftgate(config: Config, logger: Logger): Promise<Dr
   const metrics = createServeMetrics(registry);
   const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
   const topics = topicNames(config.topicPrefix);
-  try {
-    await bus.ensureTopics(eventTopicSpecs(busConfig(config)));
-  } catch (err) {
-    // Kafka down at start: serving must still come up; the publisher spools until it returns.
-    logger.warn('could not create topics; events will be spooled until the bus answers', { error: describeError(err) });
-  }
+  // Kafka down at start must not keep serving down: the publisher spools, and topic creation is
+  // retried in the background until the bus answers.
+  let topicRetry: NodeJS.Timeout | undefined;
+  const ensureTopics = async (): Promise<void> => {
+    try {
+      await bus.ensureTopics(eventTopicSpecs(busConfig(config)));
+      if (topicRetry) logger.info('event topics created');
+    } catch (err) {
+      logger.warn('could not create the event topics; events are spooled until the bus answers', { error: describeError(err) });
+      topicRetry = setTimeout(() => void ensureTopics(), 10_000);
+      topicRetry.unref();
+    }
+  };
+  // Wait briefly for the topics; a bus that does not answer soon is left to the retries.
+  await Promise.race([ensureTopics(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   const spool = new DiskSpool({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, logger: logger.child({ component: 'spool' }) });
   const publisher = new EventPublisher({
     bus,
@@ -57,6 +66,7 @@ export async function startDriftgate(config: Config, logger: Logger): Promise<Dr
     gateway,
     port,
     close: async () => {
+      clearTimeout(topicRetry);
       await gateway.close();
       await publisher.close();
       await bus.close();

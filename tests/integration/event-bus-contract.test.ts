@@ -1,0 +1,45 @@
+// One contract, two adapters: EmbeddedBus in process and KafkaBus against the real broker
+// (tests/helpers/kafka.ts: KAFKA_BROKERS, or the development broker it starts; skipped with the
+// reason outside CI when there is none, an error in CI).
+import { EmbeddedBus } from '../../src/core/bus/embedded.js';
+import { KafkaBus } from '../../src/core/bus/kafka.js';
+import { busContractSuite } from '../helpers/bus-contract.js';
+import { kafkaBrokers, testKafka } from '../helpers/kafka.js';
+
+busContractSuite('embedded', async () => new EmbeddedBus({ retryBackoffMs: 20 }));
+
+busContractSuite(
+  'kafka',
+  async () => {
+    const found = await kafkaBrokers();
+    if ('skip' in found) return found;
+    return new KafkaBus({
+      brokers: found,
+      clientId: 'driftgate-contract',
+      connectionTimeoutMs: 3_000,
+      requestTimeoutMs: 10_000,
+      retry: { retries: 5, initialRetryTimeMs: 200, maxRetryTimeMs: 2_000 },
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      // Short fetch long-polls: subscribe waits for the first fetch, stop for the one in flight.
+      maxWaitTimeMs: 250,
+      retryBackoffMs: 100,
+      kafkaLogLevel: process.env.DRIFTGATE_TEST_KAFKA_LOG ? 'warn' : 'nothing',
+    });
+  },
+  {
+    quietMs: 1_500,
+    cleanup: async ({ topics, groups }) => {
+      const found = await kafkaBrokers();
+      if ('skip' in found) return;
+      const admin = testKafka(found, 'driftgate-contract-cleanup').admin();
+      try {
+        await admin.connect();
+        await admin.deleteGroups(groups).catch(() => undefined);
+        await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => undefined);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+  },
+);

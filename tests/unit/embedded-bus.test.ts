@@ -1,0 +1,247 @@
+// EmbeddedBus behaviour beyond the shared contract (tests/helpers/bus-contract.ts): partitioning
+// that matches Kafka's, retention, bounded redelivery with skip and report, several members of
+// one group, and delivery that never runs inside publish.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Partitioners } from 'kafkajs';
+import { EmbeddedBus } from '../../src/core/bus/embedded.js';
+import { murmur2, partitionForKey } from '../../src/core/bus/types.js';
+import type { BusMessage, DeliveryFailure } from '../../src/core/bus/types.js';
+
+async function until(what: string, done: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const msg = (key: string, value = key, headers?: Record<string, string>) => ({ key, value, ...(headers ? { headers } : {}) });
+
+describe('partitionForKey', () => {
+  it('matches kafkajs DefaultPartitioner (Java murmur2) for every key', () => {
+    const kafkajs = Partitioners.DefaultPartitioner();
+    for (const partitions of [1, 3, 7, 12]) {
+      const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+      for (let i = 0; i < 300; i++) {
+        const key = i % 3 === 0 ? `pred-${i}` : `ключ-${i}-${'x'.repeat(i % 5)}`;
+        const expected = kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } });
+        assert.equal(partitionForKey(key, partitions), expected, `key ${key} over ${partitions}`);
+      }
+    }
+  });
+
+  it('murmur2 of the empty input is the known Kafka value', () => {
+    // Kafka's Utils.murmur2(new byte[0]) == 275646681
+    assert.equal(murmur2(new Uint8Array(0)), 275646681);
+  });
+});
+
+describe('EmbeddedBus', () => {
+  it('refuses unknown topics, bad partition counts and any use after close()', async () => {
+    const bus = new EmbeddedBus();
+    await assert.rejects(bus.publish('nope', [msg('a')]), /unknown topic "nope"/);
+    await assert.rejects(bus.subscribe({ groupId: 'g', topics: ['nope'], handle: async () => undefined }), /unknown topic/);
+    await assert.rejects(bus.ensureTopics([{ name: 't', partitions: 0, replicationFactor: 1 }]), /partitions/);
+    await bus.close();
+    await assert.rejects(bus.publish('nope', [msg('a')]), /closed/);
+  });
+
+  it('never calls a handler inside publish', async () => {
+    const bus = new EmbeddedBus();
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    let inPublish = false;
+    let calledInside = false;
+    let calls = 0;
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handle: async () => {
+        calls++;
+        if (inPublish) calledInside = true;
+      },
+    });
+    inPublish = true;
+    const published = bus.publish('t', [msg('a')]);
+    inPublish = false;
+    await published;
+    await until('delivery', () => calls === 1);
+    assert.equal(calledInside, false);
+    await bus.close();
+  });
+
+  it('keeps only the newest retentionMessages per partition; a slow group continues from the oldest kept', async () => {
+    const bus = new EmbeddedBus({ retentionMessages: 5 });
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    // Retention is per partition; 3000 messages also exercise trimming the dropped prefix.
+    await bus.publish('t', Array.from({ length: 3000 }, (_, i) => msg('k', String(i))));
+    const got: BusMessage[] = [];
+    const sub = await bus.subscribe({ groupId: 'g', topics: ['t'], fromBeginning: true, handle: async (b) => void got.push(...b) });
+    await until('the retained messages', () => got.length === 5);
+    assert.deepEqual(got.map((m) => m.value.toString()), ['2995', '2996', '2997', '2998', '2999']);
+    assert.deepEqual(got.map((m) => m.offset), ['2995', '2996', '2997', '2998', '2999']);
+    await sub.stop();
+    await bus.close();
+  });
+
+  it('hands out at most maxBatchSize messages per call, one partition per batch', async () => {
+    const bus = new EmbeddedBus({ maxBatchSize: 4 });
+    await bus.ensureTopics([{ name: 't', partitions: 3, replicationFactor: 1 }]);
+    await bus.publish('t', Array.from({ length: 40 }, (_, i) => msg(`k${i}`)));
+    const sizes: number[] = [];
+    let total = 0;
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      fromBeginning: true,
+      handle: async (batch) => {
+        sizes.push(batch.length);
+        total += batch.length;
+        assert.equal(new Set(batch.map((m) => m.partition)).size, 1);
+      },
+    });
+    await until('all 40', () => total === 40);
+    assert.ok(sizes.every((s) => s <= 4), `sizes ${sizes}`);
+    await bus.close();
+  });
+
+  it('redelivers a failing batch with backoff, then skips it after maxAttempts and reports it', async () => {
+    const failures: DeliveryFailure[] = [];
+    const bus = new EmbeddedBus({ maxAttempts: 3, retryBackoffMs: 10, maxRetryBackoffMs: 40, onError: (f) => failures.push(f) });
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    await bus.publish('t', [msg('k', 'poison'), msg('k', 'also in the batch')]);
+    const attempts: number[] = [];
+    const good: string[] = [];
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      fromBeginning: true,
+      handle: async (batch) => {
+        if (batch.some((m) => m.value.toString() === 'poison')) {
+          attempts.push(Date.now());
+          // More messages arrive while the batch is failing: a redelivery must not grow the batch.
+          await bus.publish('t', [msg('k', `later-${attempts.length}`)]);
+          assert.equal(batch.length, 2);
+          throw new Error('cannot handle poison');
+        }
+        good.push(...batch.map((m) => m.value.toString()));
+      },
+    });
+    await until('the skip', () => failures.length === 1);
+    assert.equal(attempts.length, 3);
+    // 10 ms then 20 ms of backoff between the three attempts.
+    assert.ok(attempts[2]! - attempts[0]! >= 25, `attempts at ${attempts.map((t) => t - attempts[0]!)}`);
+    const [failure] = failures;
+    assert.deepEqual(
+      { ...failure, error: (failure!.error as Error).message },
+      { groupId: 'g', topic: 't', partition: 0, firstOffset: '0', lastOffset: '1', count: 2, attempts: 3, error: 'cannot handle poison' },
+    );
+    // The group goes on with what came after the skipped batch.
+    await until('the later messages', () => good.length === 3);
+    assert.deepEqual(good, ['later-1', 'later-2', 'later-3']);
+    await bus.close();
+  });
+
+  it('a subscription onError wins over the bus hook', async () => {
+    const busHook: DeliveryFailure[] = [];
+    const ownHook: DeliveryFailure[] = [];
+    const bus = new EmbeddedBus({ maxAttempts: 1, onError: (f) => busHook.push(f) });
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handle: () => {
+        throw new Error('synchronous throw');
+      },
+      onError: (f) => ownHook.push(f),
+    });
+    await bus.publish('t', [msg('a')]);
+    await until('the report', () => ownHook.length === 1);
+    assert.equal(busHook.length, 0);
+    await bus.close();
+  });
+
+  it('a partition in backoff does not hold up the others', async () => {
+    const bus = new EmbeddedBus({ maxAttempts: 100, retryBackoffMs: 1_000 });
+    await bus.ensureTopics([{ name: 't', partitions: 4, replicationFactor: 1 }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const stuck = partitionForKey('k0', 4);
+    await bus.publish('t', keys.map((k) => msg(k)));
+    const seen = new Set<string>();
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      fromBeginning: true,
+      handle: async (batch) => {
+        if (batch[0]!.partition === stuck) throw new Error('this partition fails');
+        for (const m of batch) seen.add(m.key!);
+      },
+    });
+    const others = keys.filter((k) => partitionForKey(k, 4) !== stuck);
+    await until('the other partitions', () => others.every((k) => seen.has(k)), 500);
+    await bus.close();
+  });
+
+  it('several members of one group share the partitions; one leaving hands its partitions over', async () => {
+    const bus = new EmbeddedBus();
+    await bus.ensureTopics([{ name: 't', partitions: 4, replicationFactor: 1 }]);
+    const byMember: Array<Set<number>> = [new Set(), new Set()];
+    const values: string[] = [];
+    const subs = await Promise.all(
+      byMember.map((partitions) =>
+        bus.subscribe({
+          groupId: 'shared',
+          topics: ['t'],
+          handle: async (batch) => {
+            for (const m of batch) {
+              partitions.add(m.partition);
+              values.push(m.value.toString());
+            }
+          },
+        }),
+      ),
+    );
+    await bus.publish('t', Array.from({ length: 40 }, (_, i) => msg(`k${i}`, `a${i}`)));
+    await until('first round', () => values.length === 40);
+    assert.equal(byMember[0]!.size + byMember[1]!.size, 4, 'each partition went to exactly one member');
+    for (const p of byMember[0]!) assert.ok(!byMember[1]!.has(p));
+
+    await subs[0]!.stop();
+    byMember[1]!.clear();
+    await bus.publish('t', Array.from({ length: 40 }, (_, i) => msg(`k${i}`, `b${i}`)));
+    await until('second round', () => values.length === 80);
+    assert.equal(byMember[1]!.size, 4, 'the remaining member now has every partition');
+    assert.equal(new Set(values).size, 80, 'nothing delivered twice');
+    await bus.close();
+  });
+
+  it('stop() waits for the batch in progress and commits it', async () => {
+    const bus = new EmbeddedBus();
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    let finished = false;
+    const sub = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handle: async () => {
+        started = true;
+        await gate;
+        finished = true;
+      },
+    });
+    await bus.publish('t', [msg('a')]);
+    await until('the handler to start', () => started);
+    const stopping = sub.stop();
+    setTimeout(release, 20);
+    await stopping;
+    assert.equal(finished, true);
+    // Committed: a new member of the group gets nothing old.
+    const again: BusMessage[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], fromBeginning: true, handle: async (b) => void again.push(...b) });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(again.length, 0);
+    await bus.close();
+  });
+});
