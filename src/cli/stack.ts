@@ -22,6 +22,12 @@ export function busConfig(config: Config): BusConfig {
     topicPrefix: config.topicPrefix,
     topicPartitions: config.topicPartitions,
     topicReplicationFactor: config.topicReplication,
+    kafkaClientId: config.kafkaClientId,
+    kafkaConnectionTimeoutMs: config.kafkaConnectionTimeoutMs,
+    kafkaRequestTimeoutMs: config.kafkaRequestTimeoutMs,
+    kafkaRetries: config.kafkaRetries,
+    embeddedRetention: config.embeddedRetention,
+    consumerMaxAttempts: config.consumerMaxAttempts,
   };
 }
 
@@ -54,6 +60,8 @@ export async function startDriftgate(config: Config, logger: Logger): Promise<Dr
     lingerMs: config.publishLingerMs,
     maxBatchSize: config.publishBatchSize,
     maxBuffered: config.publishBuffer,
+    sendTimeoutMs: config.publishSendTimeoutMs,
+    breakerResetMs: config.publishBreakerResetMs,
   });
   const sinks = publishingSinks(publisher, topics, parseSampling(config.payloadSampling));
   const gateway = createGateway({ config, logger: logger.child({ component: 'gateway' }), metrics, sink: sinks.predictions, labels: sinks.labels });

@@ -80,6 +80,14 @@ export const configOptions = {
   publishLingerMs: option('DRIFTGATE_PUBLISH_LINGER_MS', int(0, 60_000).default(20), 'How long the publisher waits to fill a batch of events, in ms.'),
   publishBatchSize: option('DRIFTGATE_PUBLISH_BATCH_SIZE', int(1, 100_000).default(500), 'Events in one send to the bus.'),
   publishBuffer: option('DRIFTGATE_PUBLISH_BUFFER', int(1, 10_000_000).default(10_000), 'Events held in memory before they spill to the spool.'),
+  kafkaClientId: option('DRIFTGATE_KAFKA_CLIENT_ID', z.string().min(1).default('driftgate'), 'Kafka client id.'),
+  kafkaConnectionTimeoutMs: option('DRIFTGATE_KAFKA_CONNECTION_TIMEOUT_MS', int(100, 600_000).default(3000), 'Time to open a connection to a broker, in ms.'),
+  kafkaRequestTimeoutMs: option('DRIFTGATE_KAFKA_REQUEST_TIMEOUT_MS', int(100, 600_000).default(25_000), 'Time a broker has to answer one request, in ms.'),
+  kafkaRetries: option('DRIFTGATE_KAFKA_RETRIES', int(0, 100).default(5), 'Retries of a failed Kafka request before the call fails.'),
+  embeddedRetention: option('DRIFTGATE_EMBEDDED_RETENTION', int(1, 100_000_000).default(100_000), 'Messages the embedded bus keeps per partition.'),
+  consumerMaxAttempts: option('DRIFTGATE_CONSUMER_MAX_ATTEMPTS', int(1, 1000).default(5), 'Deliveries of a failing batch before it is skipped and reported.'),
+  publishSendTimeoutMs: option('DRIFTGATE_PUBLISH_SEND_TIMEOUT_MS', int(100, 600_000).default(10_000), 'Time limit of one send to the bus, in ms; past it the send counts as failed.'),
+  publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),
   monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Metrics port of the standalone monitor.'),
 };
 

@@ -1,0 +1,187 @@
+// `driftgate evaluate`: scores a version of a model on a labelled CSV or JSONL file and prints its
+// metrics and error analysis. The model runs through the gateway's own runtime (in this thread), with
+// the manifest's preprocessing, so the numbers are those of the version as it is served.
+// Exit codes: 0 printed; 2 bad flags, unknown model or version, bad data; 1 anything else.
+import { stat } from 'node:fs/promises';
+import { MANIFEST_FILE, isDriftgateError } from '../core/index.js';
+import type { Manifest } from '../core/index.js';
+import { ModelRepository, openRuntime } from '../serve/index.js';
+import {
+  DataError,
+  classificationMetrics,
+  cleanTable,
+  countUnseenCategories,
+  encode,
+  encodeTarget,
+  errorAnalysis,
+  formatErrorAnalysis,
+  formatMetrics,
+  readCsv,
+  readJsonl,
+  regressionMetrics,
+  selectColumns,
+} from '../train/index.js';
+import type { CleanRow, ErrorAnalysis, MetricsReport } from '../train/index.js';
+import { EXIT_USAGE, UsageError, dataKind, integerFlag, isInputError, oneLine, parseFlags, required } from './args.js';
+import type { CommandIo } from './train.js';
+
+export const EVALUATE_USAGE = `usage: driftgate evaluate --data FILE --model NAME [flags]
+
+Scores a model version on labelled data and prints its metrics (accuracy, precision, recall, F1,
+ROC-AUC, log loss, confusion matrix; or MSE, RMSE, MAE, R²) and an error analysis (most confused
+classes, worst examples, weakest slices).
+
+  --data FILE        CSV (header row) or JSONL (.jsonl/.ndjson) file with the features and the target
+  --model NAME       model to evaluate
+  --version N        version (default: the serving one, i.e. serving.json's or else the newest)
+  --repo DIR         model repository (default: $DRIFTGATE_MODEL_REPO or ./models)
+  --target COLUMN    target column (default: the one the version was trained on, from its manifest)
+  --delimiter CHAR   CSV field separator (default ,)
+  --onnx             evaluate the version's model.onnx artifact instead of its served format
+  --worst N          worst examples listed (default 10)
+
+Rows with a missing or invalid feature value are left out and counted; categories the model has not
+seen are encoded as all zeros and counted.
+
+exit codes: 0 done; 2 bad flags, unknown model or version, or bad data; 1 other errors`;
+
+const FLAGS = {
+  data: { type: 'string' },
+  model: { type: 'string' },
+  version: { type: 'string' },
+  repo: { type: 'string' },
+  target: { type: 'string' },
+  delimiter: { type: 'string' },
+  onnx: { type: 'boolean' },
+  worst: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const defaultIo: CommandIo = { stdout: process.stdout, stderr: process.stderr };
+
+/** Runs `driftgate evaluate` with the arguments after `evaluate`; resolves with the exit code. */
+export async function evaluateCommand(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
+  try {
+    const flags = parseFlags(argv, FLAGS, 'evaluate');
+    if (flags.help) {
+      io.stdout.write(`${EVALUATE_USAGE}\n`);
+      return 0;
+    }
+    const path = required(flags.data, 'data');
+    const model = required(flags.model, 'model');
+    const repoDir = flags.repo ?? process.env['DRIFTGATE_MODEL_REPO'] ?? 'models';
+    const k = integerFlag(flags.worst, 'worst', 0, 1000) ?? 10;
+    if (flags.delimiter !== undefined && flags.delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(flags.delimiter)}`);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw new UsageError(`--data ${path}: no such file`);
+
+    const { dir, manifest, version } = await findVersion(repoDir, model, flags.version);
+    const served = flags.onnx ? onnxArtifact(manifest, dir) : manifest;
+    const target = flags.target ?? trainedTarget(manifest);
+    if (target === undefined) throw new UsageError(`the manifest of ${model} version ${version} does not name its target column; pass --target`);
+
+    const table = dataKind(path) === 'jsonl' ? await readJsonl(path) : await readCsv(path, flags.delimiter === undefined ? {} : { delimiter: flags.delimiter });
+    const prepared = prepareRows(table, manifest, target);
+    const x = encode(prepared.rows, manifest.features, manifest.preprocessing);
+    const runtime = await openRuntime(dir, served, {
+      thread: 'inline',
+      tfjsBackend: 'auto',
+      onnx: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: 'all' },
+    });
+    let outputs: Float32Array;
+    try {
+      outputs = await runtime.run(x, prepared.rows.length);
+    } finally {
+      await runtime.dispose();
+    }
+
+    const rows = prepared.rows;
+    const reference = manifest.reference ? { reference: manifest.reference } : {};
+    let report: MetricsReport;
+    let analysis: ErrorAnalysis;
+    if (manifest.task === 'classification') {
+      const labels = manifest.labels!;
+      const y = Array.from(encodeTarget(prepared.rows, target, 'classification', labels).y);
+      report = classificationMetrics(y, outputs, labels);
+      analysis = errorAnalysis({ task: 'classification', labels, yTrue: y, probabilities: outputs, rows, features: manifest.features, k, ...reference });
+    } else {
+      const encoded = encodeTarget(prepared.rows, target, 'regression');
+      const y = Float64Array.from(encoded.y);
+      report = regressionMetrics(y, outputs);
+      analysis = errorAnalysis({ task: 'regression', yTrue: y, predictions: outputs, rows, features: manifest.features, k, ...reference });
+    }
+
+    const format = flags.onnx ? 'onnx artifact' : manifest.format;
+    io.stdout.write(`${model} version ${version} (${format}) on ${path}: ${prepared.rows.length} rows, target "${target}"\n`);
+    for (const note of prepared.notes) io.stdout.write(`note: ${note}\n`);
+    io.stdout.write(`\n${formatMetrics(report)}\n\n${formatErrorAnalysis(analysis)}\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`driftgate evaluate: ${oneLine(err)}\n`);
+    return isInputError(err) || isUnknownVersion(err) ? EXIT_USAGE : 1;
+  }
+}
+
+async function findVersion(repoDir: string, model: string, rawVersion: string | undefined): Promise<{ dir: string; manifest: Manifest; version: number }> {
+  const repo = new ModelRepository(repoDir);
+  const exists = await stat(repo.root).catch(() => undefined);
+  if (!exists?.isDirectory()) throw new UsageError(`--repo ${repoDir}: no such directory`);
+  const versions = await repo.listVersions(model);
+  if (versions.length === 0) throw new UsageError(`model "${model}" has no versions in ${repoDir}`);
+  let version = integerFlag(rawVersion, 'version', 1);
+  if (version === undefined) {
+    const pointer = await repo.readPointer(model);
+    version = pointer && versions.includes(pointer.version) ? pointer.version : versions[versions.length - 1]!;
+  } else if (!versions.includes(version)) {
+    throw new UsageError(`model "${model}" has no version ${version} (versions: ${versions.join(', ')})`);
+  }
+  const { dir, manifest } = await repo.readManifest(model, version);
+  return { dir, manifest, version };
+}
+
+/** The manifest to open the version's ONNX copy with. */
+function onnxArtifact(manifest: Manifest, dir: string): Manifest {
+  if (manifest.format === 'onnx') return manifest;
+  const artifacts = (manifest as Record<string, unknown>)['artifacts'] as { onnx?: unknown } | undefined;
+  if (typeof artifacts?.onnx !== 'string') throw new UsageError(`${dir} has no ONNX copy (train with --onnx to write one); ${MANIFEST_FILE} lists none`);
+  return { ...manifest, format: 'onnx' };
+}
+
+function trainedTarget(manifest: Manifest): string | undefined {
+  const target = (manifest.lineage as Record<string, unknown> | undefined)?.['target'];
+  return typeof target === 'string' ? target : undefined;
+}
+
+interface PreparedRows {
+  rows: CleanRow[];
+  notes: string[];
+}
+
+/**
+ * Types and checks the evaluation rows the way training did (same columns, the manifest's types), but
+ * fits nothing: rows missing a feature or the target are left out, since filling them in would need
+ * statistics of the evaluation data itself.
+ */
+function prepareRows(table: Parameters<typeof selectColumns>[0], manifest: Manifest, target: string): PreparedRows {
+  const features = manifest.features.map((f) => f.name);
+  const types = Object.fromEntries(manifest.features.map((f) => [f.name, f.type]));
+  const selection = selectColumns(table, { target, features, types });
+  const cleaned = cleanTable(selection, { task: manifest.task, fit: false, dropDuplicates: false });
+  const complete = cleaned.rows.filter((row) => features.every((name) => row[name] !== null));
+  const notes: string[] = [];
+  const report = cleaned.report;
+  const droppedTarget = report.dropped.missingTarget + report.dropped.invalidTarget;
+  if (droppedTarget > 0) notes.push(`${droppedTarget} rows without a valid target left out`);
+  const incomplete = cleaned.rows.length - complete.length;
+  if (incomplete > 0) notes.push(`${incomplete} rows with a missing or invalid feature value left out`);
+  if (complete.length === 0) throw new DataError(`no rows left to evaluate in ${table.source ?? 'the data'} after leaving out incomplete rows`);
+  for (const [name, n] of Object.entries(countUnseenCategories(complete, manifest.features))) {
+    if (n > 0) notes.push(`${n} rows hold a category of "${name}" the model never saw (encoded as all zeros)`);
+  }
+  return { rows: complete, notes };
+}
+
+function isUnknownVersion(err: unknown): boolean {
+  return isDriftgateError(err) && (err.code === 'VERSION_NOT_FOUND' || err.code === 'MODEL_NOT_FOUND');
+}
+

@@ -1,0 +1,136 @@
+// The ancestry of a trained version, read back from the manifests in the model repository: which
+// version it was fine-tuned from, which one that came from, and so on up to a version trained from
+// scratch. The HTML report shows this chain so a reader can see how a model got where it is.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MANIFEST_FILE, manifestSchema, modelNameSchema } from '../core/index.js';
+import type { Manifest } from '../core/index.js';
+
+/** One ancestor in a lineage chain. */
+export interface LineageEntry {
+  model: string;
+  version: number;
+  /** False when the manifest could not be read; `note` says why and the chain ends there. */
+  found: boolean;
+  createdAt?: string;
+  trigger?: string;
+  dataFingerprint?: string;
+  /** One headline metric as text, e.g. `test accuracy 0.9667`, when the manifest has one. */
+  headline?: string;
+  /** Training rows, when the manifest records them. */
+  rows?: number;
+  note?: string;
+}
+
+/** Where a version came from, as its manifest records it. */
+export interface ParentRef {
+  model: string;
+  version: number;
+}
+
+/**
+ * Deepest chain followed. Real chains are short; the bound only matters for a repository whose
+ * manifests were edited into a very long or circular history.
+ */
+const MAX_DEPTH = 100;
+
+/**
+ * Walks the lineage up from `parentVersion` of `model`: the parent first, then its parent, and so on.
+ * A manifest names its parent either as `lineage.from: {model, version}` (what driftgate writes, and
+ * the only form that can point at another model) or as `lineage.parent` (a version of the same model).
+ * The walk stops at a version without a parent, at a manifest that cannot be read (kept as an entry
+ * with `found: false`), at a cycle, or after 100 steps.
+ */
+export async function lineageChain(repoDir: string, model: string, parentVersion: number | null | undefined): Promise<LineageEntry[]> {
+  const chain: LineageEntry[] = [];
+  const seen = new Set<string>();
+  let next: ParentRef | undefined = parentVersion ? { model, version: parentVersion } : undefined;
+  while (next && chain.length < MAX_DEPTH) {
+    const key = `${next.model}/${next.version}`;
+    if (seen.has(key)) {
+      chain.push({ ...next, found: false, note: 'the lineage loops back to a version already listed' });
+      break;
+    }
+    seen.add(key);
+    const read = await readManifestQuietly(repoDir, next);
+    if (!read.manifest) {
+      chain.push({ ...next, found: false, note: read.problem });
+      break;
+    }
+    chain.push(describeVersion(next, read.manifest));
+    next = parentOf(read.manifest);
+  }
+  return chain;
+}
+
+/** The parent a manifest names, if any. */
+export function parentOf(manifest: Pick<Manifest, 'name' | 'lineage'>): ParentRef | undefined {
+  const lineage = manifest.lineage;
+  if (!lineage) return undefined;
+  const from = (lineage as Record<string, unknown>)['from'];
+  if (isParentRef(from)) return from;
+  return lineage.parent ? { model: manifest.name, version: lineage.parent } : undefined;
+}
+
+/**
+ * A one-line headline from a manifest's `metrics`: test metrics as driftgate writes them
+ * (`metrics.test`), else flat metrics as the example builder writes them.
+ */
+export function headlineMetric(metrics: Record<string, unknown>): string | undefined {
+  for (const split of ['test', 'validation'] as const) {
+    const report = metrics[split];
+    if (isRecord(report)) {
+      const text = pickHeadline(report);
+      if (text) return `${split} ${text}`;
+    }
+  }
+  return pickHeadline(metrics);
+}
+
+function pickHeadline(metrics: Record<string, unknown>): string | undefined {
+  for (const name of ['accuracy', 'rmse', 'mae', 'r2']) {
+    const value = metrics[name];
+    if (typeof value === 'number' && Number.isFinite(value)) return `${name} ${Number(value.toPrecision(4))}`;
+  }
+  return undefined;
+}
+
+function describeVersion(ref: ParentRef, manifest: Manifest): LineageEntry {
+  const lineage = (manifest.lineage ?? {}) as Record<string, unknown>;
+  const entry: LineageEntry = { ...ref, found: true };
+  if (typeof lineage['createdAt'] === 'string') entry.createdAt = lineage['createdAt'];
+  if (typeof lineage['trigger'] === 'string') entry.trigger = lineage['trigger'];
+  if (typeof lineage['dataFingerprint'] === 'string') entry.dataFingerprint = lineage['dataFingerprint'];
+  const rows = lineage['rows'];
+  if (isRecord(rows) && typeof rows['train'] === 'number') entry.rows = rows['train'];
+  else if (typeof manifest.reference?.rows === 'number') entry.rows = manifest.reference.rows;
+  const headline = headlineMetric(manifest.metrics);
+  if (headline) entry.headline = headline;
+  return entry;
+}
+
+async function readManifestQuietly(repoDir: string, ref: ParentRef): Promise<{ manifest?: Manifest; problem: string }> {
+  // The names come from files on disk; a name that is not a model name must not become a path.
+  if (!modelNameSchema.safeParse(ref.model).success || !Number.isInteger(ref.version) || ref.version < 1) {
+    return { problem: `"${ref.model}" version ${ref.version} is not a valid model version` };
+  }
+  const path = join(repoDir, ref.model, String(ref.version), MANIFEST_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return { problem: missing ? 'not in this repository (deleted, or trained elsewhere)' : `unreadable manifest: ${(err as Error).message}` };
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) return { problem: 'its manifest is not valid' };
+  return { manifest: parsed.data, problem: '' };
+}
+
+function isParentRef(value: unknown): value is ParentRef {
+  return isRecord(value) && typeof value['model'] === 'string' && typeof value['version'] === 'number';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

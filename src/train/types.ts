@@ -1,0 +1,144 @@
+// The contract between the trainer (trainer.ts: data preparation, fitting, search, evaluation) and
+// what consumes its result (version writer, HTML report, CLI, worker thread, retrain loop).
+import type { Feature, Preprocessing, ReferenceProfile, tf } from '../core/index.js';
+import type { CleaningReport, MissingOptions, OutlierOptions, RawTable, Scaling, SplitFractions } from './data/index.js';
+import type { ClassificationReport, ErrorAnalysis, RegressionReport } from './eval/index.js';
+import type { NetworkSpecInput } from './network.js';
+
+export type Task = 'classification' | 'regression';
+export type MetricsReport = ClassificationReport | RegressionReport;
+
+/** Where the data comes from. */
+export type DataSource =
+  | { kind: 'csv'; path: string; delimiter?: string }
+  | { kind: 'jsonl'; path: string }
+  | { kind: 'table'; table: RawTable }
+  | { kind: 'examples'; examples: { features: Record<string, number | string | boolean | null>; label: number | string }[] };
+
+/** How fine-tuning starts from an existing version. */
+export interface BaseOptions {
+  /** A version directory (`models/<m>/<v>`), tfjs layers or ONNX dense network. */
+  dir: string;
+  /** Freeze the first k weighted layers, or the named ones. */
+  freeze?: { firstK?: number; names?: string[] };
+  /**
+   * `fine-tune`: keep the network, train (unfrozen) layers; `transfer`: base minus its output as a
+   * frozen feature extractor + a new head; `replace-output`: new output layer (e.g. other classes).
+   */
+  strategy?: 'fine-tune' | 'transfer' | 'replace-output';
+  /** Two-phase recipe: train the head/unfrozen part, then unfreeze all at `lowLearningRate`. */
+  twoPhase?: { headEpochs: number; lowLearningRate: number };
+}
+
+export interface Hyperparameters {
+  learningRate: number;
+  batchSize: number;
+  epochs: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  /** Network for a fresh model (ignored layers/units when fine-tuning a base, except the new head). */
+  network?: Omit<NetworkSpecInput, 'inputWidth' | 'output' | 'seed'>;
+  l1?: number;
+  l2?: number;
+  dropout?: number;
+}
+
+export interface EarlyStoppingOptions {
+  /** Metric watched on the validation split: 'val_loss' (default) or a metric name like 'val_accuracy'. */
+  monitor?: string;
+  patience: number;
+  minDelta?: number;
+}
+
+export interface SearchOptions {
+  trials: number;
+  /** Wall-clock budget; the search stops starting new trials when it is spent. */
+  timeBudgetMs?: number;
+  /** Successive halving: keep the best 1/eta of trials at each rung. @defaultValue 3 */
+  eta?: number;
+  /** Epoch budget of the first rung. */
+  minEpochs?: number;
+}
+
+export interface TrainOptions {
+  data: DataSource;
+  target: string;
+  task?: Task;
+  features?: string[];
+  exclude?: string[];
+  types?: Record<string, 'numeric' | 'categorical'>;
+  missing?: MissingOptions;
+  outliers?: OutlierOptions;
+  scaling?: Scaling;
+  split?: SplitFractions;
+  augment?: { noise?: { std: number; copies: number }; mixup?: { alpha: number; copies: number }; oversample?: boolean };
+  base?: BaseOptions;
+  hyperparameters?: Partial<Hyperparameters>;
+  earlyStopping?: EarlyStoppingOptions | false;
+  search?: SearchOptions;
+  seed?: number;
+  /** Name of the model the result will be written as (manifest `name`). */
+  modelName: string;
+  /** Why this run happened (manifest lineage trigger): 'manual', 'drift', ... */
+  trigger?: string;
+}
+
+export interface EpochRecord {
+  phase: 'train' | 'head' | 'fine-tune' | string;
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  /** e.g. accuracy / val_accuracy, or mae / val_mae. */
+  metrics: Record<string, number>;
+}
+
+export interface TrialRecord {
+  id: number;
+  hyperparameters: Hyperparameters;
+  /** Validation score at each rung it reached (higher is better). */
+  rungs: { epochs: number; score: number }[];
+  finalScore: number;
+  stoppedAtRung: number;
+  durationMs: number;
+}
+
+export type TrainEvent =
+  | { type: 'stage'; stage: string; message?: string }
+  | { type: 'epoch'; record: EpochRecord; totalEpochs: number }
+  | { type: 'trial'; trial: TrialRecord; total: number };
+
+export interface TrainHooks {
+  onEvent?: (event: TrainEvent) => void;
+  /** Aborting stops training at the next batch and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  /** The trained model, best weights restored; the caller disposes it. */
+  model: tf.LayersModel;
+  task: Task;
+  labels?: string[];
+  /** Manifest form, in input-vector order, and the preprocessing fitted on the training split. */
+  features: Feature[];
+  preprocessing: Preprocessing;
+  inputName: string;
+  outputName: string;
+  cleaning: CleaningReport;
+  rows: { train: number; validation: number; test: number; augmented: number };
+  /** The base model evaluated on the validation split before training (fine-tuning only). */
+  baseline?: MetricsReport;
+  /** A fresh model's validation metrics before training, when there is no base. */
+  history: EpochRecord[];
+  bestEpoch: number;
+  validation: MetricsReport;
+  test: MetricsReport;
+  errorAnalysis: ErrorAnalysis;
+  trials: TrialRecord[];
+  hyperparameters: Hyperparameters;
+  seed: number;
+  dataFingerprint: string;
+  reference: ReferenceProfile;
+  parent?: { name: string; version: number; dir: string };
+  trigger: string;
+  durationMs: number;
+  backend: string;
+}

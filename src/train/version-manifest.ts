@@ -1,0 +1,112 @@
+// The manifest (`driftgate.json`) of a version the trainer wrote: what the gateway needs to serve it
+// (features, preprocessing, tensor names, labels), what the monitor needs to watch it (the reference
+// profile), and what a person needs to trust it (metrics, and the lineage: where the data and the
+// starting weights came from, with which settings).
+import { manifestSchema } from '../core/index.js';
+import type { Manifest, ManifestInput } from '../core/index.js';
+import type { TrainOptions, TrainResult } from './types.js';
+
+/** Files a trained version holds besides the served model, named in the manifest's `artifacts`. */
+export interface VersionArtifacts {
+  /** `model.onnx` when the ONNX export was asked for and succeeded. */
+  onnx?: string;
+  /** Why the ONNX export was skipped, when it was asked for and failed. */
+  onnxError?: string;
+  /** `report.html` when the report was written. */
+  report?: string;
+}
+
+export interface VersionManifestInput {
+  model: string;
+  version: number;
+  /** ISO time recorded as `lineage.createdAt`. */
+  createdAt: string;
+  artifacts: VersionArtifacts;
+  /** The options of the run, recorded (minus in-memory data) as `lineage.recipe`. */
+  training?: TrainOptions;
+}
+
+/**
+ * Builds and validates the manifest of a trained version. The served format is always `tfjs-layers`:
+ * a version directory serves one format, and an ONNX copy (when exported) travels beside it as the
+ * artifact `artifacts.onnx`, which `driftgate evaluate --onnx` and other tools can use.
+ *
+ * `lineage.parent` is set only when the base was a version of the same model (the schema's meaning);
+ * `lineage.from` names the base in every case, including a base of another model.
+ *
+ * @throws ZodError when the result does not make a valid manifest (e.g. duplicate feature names).
+ */
+export function buildVersionManifest(result: TrainResult, input: VersionManifestInput): Manifest {
+  const parent = result.parent;
+  const metrics: Record<string, unknown> = {
+    validation: result.validation,
+    test: result.test,
+    bestEpoch: result.bestEpoch,
+    epochs: result.history.length,
+  };
+  if (result.baseline) metrics['baseline'] = result.baseline;
+
+  const lineage: Record<string, unknown> = {
+    parent: parent && parent.name === input.model ? parent.version : null,
+    trigger: result.trigger,
+    dataFingerprint: result.dataFingerprint,
+    hyperparameters: toJson(result.hyperparameters),
+    seed: result.seed,
+    createdAt: input.createdAt,
+    target: result.cleaning.target.name,
+    rows: result.rows,
+    cleaning: toJson(result.cleaning),
+    backend: result.backend,
+    durationMs: Math.round(result.durationMs),
+  };
+  if (parent) lineage['from'] = { model: parent.name, version: parent.version };
+  if (result.trials.length > 0) lineage['trials'] = result.trials.length;
+  if (input.training) lineage['recipe'] = describeRecipe(input.training);
+
+  const draft: ManifestInput & Record<string, unknown> = {
+    name: input.model,
+    version: input.version,
+    format: 'tfjs-layers',
+    task: result.task,
+    description: describeVersion(result, input.model),
+    features: result.features,
+    input: result.inputName,
+    output: result.outputName,
+    ...(result.task === 'classification' && result.labels ? { labels: result.labels } : {}),
+    preprocessing: result.preprocessing,
+    reference: result.reference,
+    metrics,
+    lineage,
+    artifacts: input.artifacts,
+  };
+  return manifestSchema.parse(draft);
+}
+
+function describeVersion(result: TrainResult, model: string): string {
+  const what = result.task === 'classification' ? `${result.labels?.length ?? 0}-class classifier` : 'regressor';
+  const target = result.cleaning.target.name;
+  const origin = result.parent
+    ? `fine-tuned from ${result.parent.name === model ? '' : `${result.parent.name} `}version ${result.parent.version}`
+    : 'trained from scratch';
+  return `A ${what} of "${target}", ${origin} by driftgate on ${result.rows.train} training rows.`;
+}
+
+/**
+ * The run's options as plain JSON: in-memory data is replaced by its size, since a manifest should
+ * say where data came from, not hold it.
+ */
+export function describeRecipe(options: TrainOptions): Record<string, unknown> {
+  const { data, ...rest } = options;
+  const source =
+    data.kind === 'csv' || data.kind === 'jsonl'
+      ? { kind: data.kind, path: data.path }
+      : data.kind === 'table'
+        ? { kind: 'table', rows: data.table.rows.length }
+        : { kind: 'examples', rows: data.examples.length };
+  return toJson({ data: source, ...rest }) as Record<string, unknown>;
+}
+
+/** A JSON round trip: drops undefined fields and turns typed arrays into plain objects of numbers. */
+function toJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}

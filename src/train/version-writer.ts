@@ -1,0 +1,165 @@
+// Writes a training result into the model repository as the model's next version, all at once.
+//
+// The gateway polls the repository and loads any version directory it finds, so a version must appear
+// complete or not at all. Everything is written into a hidden temporary directory beside the versions
+// (`<repo>/<model>/.tmp-*`, which the gateway ignores: versions are positive integers) and renamed into
+// place at the end. A failure before that removes the temporary directory and leaves the repository
+// as it was.
+//
+// Choosing the number: the rename itself is the claim. rename(2) refuses to replace a directory that
+// is not empty, so when two writers pick the same next number only one rename succeeds; the other sees
+// EEXIST/ENOTEMPTY, writes its manifest again with the following number and retries. Reserving the
+// number first with an exclusive mkdir would also work, but would show the gateway's poll an empty
+// version directory (a failed load in /admin/models) for as long as the files take to write.
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { MANIFEST_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
+import type { Manifest } from '../core/index.js';
+import { ONNX_MODEL_FILE } from './base-model.js';
+import { lineageChain } from './lineage.js';
+import type { LineageEntry } from './lineage.js';
+import { exportCheckedOnnx } from './onnx-artifact.js';
+import { renderReport } from './report.js';
+import type { TrainOptions, TrainResult } from './types.js';
+import { buildVersionManifest } from './version-manifest.js';
+import type { VersionArtifacts } from './version-manifest.js';
+
+export const REPORT_FILE = 'report.html';
+
+/** Prefix of the temporary directories a writer works in, inside the model's directory. */
+export const TEMP_PREFIX = '.tmp-';
+
+const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
+/** Attempts at claiming a number before giving up (each lost race moves to the next number). */
+const MAX_CLAIMS = 50;
+/** A temporary directory older than this belongs to a writer that died; the next writer removes it. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+export interface WriteVersionOptions {
+  /** Model name: the directory under the repository and the manifest's `name`. */
+  model: string;
+  /** Also write `model.onnx` (exported and checked against tfjs) beside the tfjs files. @defaultValue false */
+  onnx?: boolean;
+  /** Write `report.html`. @defaultValue true */
+  report?: boolean;
+  /** The options the run was started with, recorded in the manifest's lineage. @defaultValue not recorded */
+  training?: TrainOptions;
+  /** Clock for `lineage.createdAt`. @defaultValue the current time */
+  now?: () => Date;
+}
+
+export interface WrittenVersion {
+  version: number;
+  /** The version directory. */
+  dir: string;
+  manifest: Manifest;
+  /** Why `model.onnx` was not written although asked for (an unsupported layer, a parity failure). */
+  onnxError?: string;
+}
+
+/**
+ * Writes `result` as the next version of `opts.model` under `repoDir` (created when missing): tfjs
+ * layers files, optionally `model.onnx`, the manifest `driftgate.json` (validated with the manifest
+ * schema) and `report.html`. The next version is one more than the highest version directory present.
+ *
+ * @throws when the result does not make a valid manifest (nothing is written then), or when writing
+ *   fails (the temporary directory is removed).
+ */
+export async function writeVersion(repoDir: string, result: TrainResult, opts: WriteVersionOptions): Promise<WrittenVersion> {
+  const model = modelNameSchema.parse(opts.model);
+  const createdAt = (opts.now?.() ?? new Date()).toISOString();
+  const draft = (version: number, artifacts: VersionArtifacts): Manifest =>
+    buildVersionManifest(result, { model, version, createdAt, artifacts, ...(opts.training ? { training: opts.training } : {}) });
+  // Validated before anything touches the disk, so a manifest problem leaves no trace at all.
+  draft(1, {});
+
+  const modelDir = join(resolve(repoDir), model);
+  await mkdir(modelDir, { recursive: true });
+  await removeStaleTemps(modelDir);
+  const temp = await mkdtemp(join(modelDir, TEMP_PREFIX));
+  try {
+    // mkdtemp makes the directory private (0700); a version must be readable by a gateway running as
+    // another user, like every other directory of the repository.
+    await chmod(temp, 0o755);
+    await saveLayersModelToDir(result.model, temp);
+    const artifacts: VersionArtifacts = {};
+    let onnxError: string | undefined;
+    if (opts.onnx) {
+      const onnx = await exportCheckedOnnx(result.model, { inputName: result.inputName, outputName: result.outputName });
+      if (onnx.ok) {
+        await writeFile(join(temp, ONNX_MODEL_FILE), onnx.bytes);
+        artifacts.onnx = ONNX_MODEL_FILE;
+      } else {
+        onnxError = onnx.reason;
+        artifacts.onnxError = onnx.reason;
+      }
+    }
+    const writeReport = opts.report ?? true;
+    if (writeReport) artifacts.report = REPORT_FILE;
+    const chain = writeReport ? await parentChain(resolve(repoDir), result) : [];
+
+    for (let attempt = 0; attempt < MAX_CLAIMS; attempt++) {
+      const version = (await highestVersion(modelDir)) + 1;
+      const manifest = draft(version, artifacts);
+      await writeFile(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      if (writeReport) {
+        const html = renderReport(result, chain, { model, version, createdAt, ...(onnxError ? { onnxError } : {}), onnx: artifacts.onnx !== undefined });
+        await writeFile(join(temp, REPORT_FILE), html);
+      }
+      const dir = join(modelDir, String(version));
+      try {
+        await rename(temp, dir);
+      } catch (err) {
+        if (isTakenError(err)) continue;
+        throw err;
+      }
+      return { version, dir, manifest, ...(onnxError ? { onnxError } : {}) };
+    }
+    throw new Error(`could not claim a version number for ${model} in ${MAX_CLAIMS} attempts: other writers keep taking them`);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The parent's ancestry, read from the repository the parent lives in. */
+async function parentChain(repoDir: string, result: TrainResult): Promise<LineageEntry[]> {
+  const parent = result.parent;
+  if (!parent) return [];
+  // A base given as <repo>/<model>/<version> names its own repository; fall back to ours otherwise.
+  const parentDir = resolve(parent.dir);
+  const parentRepo = dirname(dirname(parentDir));
+  const inOwnLayout = join(parentRepo, parent.name, String(parent.version)) === parentDir;
+  return lineageChain(inOwnLayout ? parentRepo : repoDir, parent.name, parent.version);
+}
+
+/** The highest version directory of a model; 0 when there is none. */
+export async function highestVersion(modelDir: string): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir(modelDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  return entries.filter((e) => VERSION_DIR.test(e)).reduce((max, e) => Math.max(max, Number(e)), 0);
+}
+
+/** rename(2) answers these when the target exists and is not an empty directory. */
+function isTakenError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+async function removeStaleTemps(modelDir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(modelDir)) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const path = join(modelDir, name);
+    try {
+      if (now - (await stat(path)).mtimeMs > STALE_TEMP_MS) await rm(path, { recursive: true, force: true });
+    } catch {
+      // another writer removed or renamed it meanwhile
+    }
+  }
+}
