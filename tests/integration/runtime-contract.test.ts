@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { inputWidth, outputWidth, parseManifest, seededRandom, tf } from '../../src/core/index.js';
 import type { Manifest } from '../../src/core/index.js';
 import { openRuntime } from '../../src/serve/index.js';
+import { writeSlowModel } from '../helpers/slow-model.js';
 import type { ModelRuntime, RuntimeOptions } from '../../src/serve/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -124,23 +125,26 @@ describe('OnnxRuntime input/output names', () => {
 });
 
 describe('WorkerRuntime', () => {
-  it('keeps the event loop free while a model computes, and fails pending calls when its thread dies', async () => {
-    const dir = join(root, 'models/iris-onnx/1');
+  it('keeps the event loop free while a model computes, and refuses calls once disposed', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'dg-slow-'));
+    const dir = writeSlowModel(repo);
     const manifest = manifestOf(dir);
     const runtime = await openRuntime(dir, manifest, { ...base, thread: 'worker' });
     try {
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 1);
-      const rows = 20_000;
-      const calls = Array.from({ length: 5 }, (_, i) => runtime.run(randomRows(rows, inputWidth(manifest.features), i), rows));
-      await Promise.all(calls);
-      clearInterval(timer);
-      assert.ok(ticks > 0, 'timers fired while the worker computed');
-      // Terminating the worker (as dispose does) fails later calls with a clear error instead of hanging.
+      // The slow model computes for hundreds of ms; a 10 ms timer must fire long before it answers.
+      let answered = false;
+      const call = runtime.run(Float32Array.from([1, 2, 3, 4]), 1).then((out) => ((answered = true), out));
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(answered, false, 'the timer fired while the worker was still computing');
+      assert.equal((await call).length, 3);
+      // dispose() lets a call already queued finish, then ends the thread; later calls fail clearly.
+      const pending = runtime.run(Float32Array.from([1, 2, 3, 4]), 1);
       await runtime.dispose();
-      await assert.rejects(runtime.run(randomRows(1, inputWidth(manifest.features), 1), 1), /unloaded|exited/);
+      assert.equal((await pending).length, 3);
+      await assert.rejects(runtime.run(Float32Array.from([1, 2, 3, 4]), 1), /unloaded|exited/);
     } finally {
       await runtime.dispose();
+      rmSync(repo, { recursive: true, force: true });
     }
   });
 });
