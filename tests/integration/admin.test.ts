@@ -290,3 +290,33 @@ describe('admin API', () => {
     });
   });
 });
+
+describe('version policy', () => {
+  it('serves the newest version, keeps the newest DRIFTGATE_VERSIONS_LOADED loaded, and answers any loaded one', async () => {
+    const repo = tempRepo(['iris-onnx']);
+    copyVersion(repo, 2);
+    copyVersion(repo, 3);
+    const gw = await startGateway({ repo, config: { adminToken: 'policy', versionsLoaded: 2 } });
+    try {
+      const list = await get(`${gw.url}/admin/models`, { authorization: 'Bearer policy' });
+      const iris = (list.body.models as { name: string; versions: { version: number; state: string }[] }[]).find((m) => m.name === 'iris-onnx')!;
+      assert.deepEqual(
+        iris.versions.map((v) => [v.version, v.state]),
+        [
+          [3, 'serving'],
+          [2, 'loaded'],
+          [1, 'available'],
+        ],
+      );
+      const body = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] };
+      assert.equal((await post(`${gw.url}/v2/models/iris-onnx/infer`, body)).body.model_version, '3');
+      assert.equal((await post(`${gw.url}/v2/models/iris-onnx/versions/2/infer`, body)).body.model_version, '2');
+      const notLoaded = await post(`${gw.url}/v2/models/iris-onnx/versions/1/infer`, body);
+      assert.equal(notLoaded.status, 404);
+      assert.match(String(notLoaded.body.error), /version 1 of model "iris-onnx" is not loaded/);
+    } finally {
+      await gw.close();
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});

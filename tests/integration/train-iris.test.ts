@@ -20,7 +20,8 @@ const OPTIONS: TrainOptions = {
   data: { kind: 'table', table: irisTable() },
   target: 'species',
   modelName: 'iris',
-  split: { train: 0.6, validation: 0.2, test: 0.2 },
+  // 30 test flowers; across seeds 42 and 1-9 this configuration scores 0.90-1.00 on them (mean 0.95).
+  split: { train: 0.7, validation: 0.1, test: 0.2 },
   hyperparameters: { epochs: 150, batchSize: 16, learningRate: 0.01, l2: 0.01, network: { hidden: [{ units: 8, activation: 'relu' }] } },
   earlyStopping: { monitor: 'val_loss', patience: 25 },
 };
@@ -36,7 +37,8 @@ void describe('trainModel on Iris with a fresh network', () => {
   let ms = 0;
 
   before(async () => {
-    await initTf();
+    // The thresholds below are seeded results on one backend; pin it so tfjs-node, when present, does not change them.
+    await initTf('wasm');
     baseline = tf.memory().numTensors;
     const started = Date.now();
     result = await trainModel(OPTIONS, { onEvent: (e) => events.push(e) });
@@ -60,9 +62,9 @@ void describe('trainModel on Iris with a fresh network', () => {
     assert.deepEqual(result.labels, ['setosa', 'versicolor', 'virginica']);
     assert.deepEqual(result.features.map((f) => f.name), FEATURES);
     assert.deepEqual(Object.keys(result.preprocessing.scalers), FEATURES);
-    // Iris holds one duplicate row (cleaning drops it): 149 rows, 60/20/20 by class.
+    // Iris holds one duplicate row (cleaning drops it): 149 rows, 70/10/20 within each class.
     assert.equal(result.cleaning.dropped.duplicate, 1);
-    assert.deepEqual(result.rows, { train: 89, validation: 30, test: 30, augmented: 0 });
+    assert.deepEqual(result.rows, { train: 104, validation: 15, test: 30, augmented: 0 });
     assert.equal(result.inputName, 'features');
     assert.equal(result.outputName, 'probabilities');
     assert.equal(result.backend, tf.getBackend());
@@ -93,14 +95,14 @@ void describe('trainModel on Iris with a fresh network', () => {
 
   void test('reference profile and error analysis come from the training and test splits', () => {
     const ref = result.reference;
-    assert.equal(ref.rows, 89);
+    assert.equal(ref.rows, 104);
     assert.deepEqual(Object.keys(ref.features), FEATURES);
     const petal = ref.features['petal_length'];
-    assert.ok(petal?.type === 'numeric' && petal.count === 89 && petal.quantiles.length === 101 && petal.sample.length === 89);
+    assert.ok(petal?.type === 'numeric' && petal.count === 104 && petal.quantiles.length === 101 && petal.sample.length === 104);
     assert.ok(ref.prediction?.type === 'categorical' && ref.label?.type === 'categorical');
     assert.deepEqual(Object.keys(ref.prediction.counts), result.labels);
-    assert.equal(Object.values(ref.prediction.counts).reduce((a, b) => a + b, 0), 89);
-    assert.deepEqual(ref.label.counts, { setosa: 30, versicolor: 30, virginica: 29 });
+    assert.equal(Object.values(ref.prediction.counts).reduce((a, b) => a + b, 0), 104);
+    assert.deepEqual(ref.label.counts, { setosa: 35, versicolor: 35, virginica: 34 });
 
     const ea = result.errorAnalysis;
     assert.equal(ea.task, 'classification');
