@@ -16,6 +16,8 @@ export class TrainingProgress {
   private trialsDone = 0;
   private bestTrial = Number.NEGATIVE_INFINITY;
   private stage = '';
+  /** Plain-line mode: the last epoch line, when it was skipped, to print before the next stage. */
+  private unprinted: string | undefined;
 
   constructor(
     private readonly out: ProgressOutput,
@@ -28,13 +30,20 @@ export class TrainingProgress {
         return this.onStage(event.stage, event.message);
       case 'epoch': {
         const { record, totalEpochs } = event;
+        // Training metrics first, then their validation counterparts.
         const metrics = Object.entries(record.metrics)
+          .sort(([a], [b]) => Number(a.startsWith('val_')) - Number(b.startsWith('val_')) || (a < b ? -1 : a > b ? 1 : 0))
           .map(([k, v]) => `${k} ${fmt(v)}`)
           .join('  ');
         const text = `epoch ${record.epoch}/${totalEpochs}${record.phase === 'train' ? '' : ` (${record.phase})`}  loss ${fmt(record.loss)}  val_loss ${fmt(record.valLoss)}  ${metrics}`;
         if (this.tty) return this.redraw(`${bar(record.epoch, totalEpochs)} ${text}`);
         const every = Math.max(1, Math.ceil(totalEpochs / PLAIN_EPOCH_LINES));
-        if (record.epoch % every === 0 || record.epoch === totalEpochs || record.epoch === 1) this.line(text);
+        if (record.epoch % every === 0 || record.epoch === totalEpochs || record.epoch === 1) {
+          this.line(text);
+          this.unprinted = undefined;
+        } else {
+          this.unprinted = text;
+        }
         return;
       }
       case 'trial': {
@@ -58,6 +67,9 @@ export class TrainingProgress {
     if (stage === this.stage) return;
     this.stage = stage;
     this.finish();
+    // The epoch training ended on (early stopping) belongs in a log even when it was not due a line.
+    if (this.unprinted) this.out.write(`${this.unprinted}\n`);
+    this.unprinted = undefined;
     this.line(`» ${stage}${message ? `: ${message}` : ''}`);
   }
 

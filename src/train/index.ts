@@ -33,3 +33,23 @@ export {
 export type { BaseModel, NewOutputOptions, HeadSpecInput } from './base-model.js';
 export * from './data/index.js';
 export * from './eval/index.js';
+export { trainModel, inferTask, DEFAULT_SEED, DEFAULT_SPLIT, DEFAULT_HIDDEN, DEFAULT_HYPERPARAMETERS } from './trainer.js';
+export { BestWeightsTracker, observeEpoch, resolveEarlyStopping, monitorMode, INITIAL_PATIENCE } from './early-stopping.js';
+export type { EarlyStoppingConfig, PatienceState, MonitorMode } from './early-stopping.js';
+export { sampleConfigurations, successiveHalving, rungEpochs, survivors, rungsNeeded, defaultMinEpochs, DEFAULT_SEARCH_SPACE } from './search.js';
+export type { SearchSpace, SampleOptions, TrialRunner, HalvingOptions, SearchOutcome } from './search.js';
+export { buildReferenceProfile } from './reference.js';
+export type { ReferenceInput } from './reference.js';
+export type {
+  DataSource,
+  BaseOptions,
+  Hyperparameters,
+  EarlyStoppingOptions,
+  SearchOptions,
+  TrainOptions,
+  EpochRecord,
+  TrialRecord,
+  TrainEvent,
+  TrainHooks,
+  TrainResult,
+} from './types.js';

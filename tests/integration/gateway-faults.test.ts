@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../src/serve/index.js';
-import { EXAMPLES, IRIS_ROW, get, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import { EXAMPLES, IRIS_ROW, get, metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
 import { writeSlowModel } from '../helpers/slow-model.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -23,18 +23,6 @@ const TOKEN = 'faults-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const STEP_MS = 30_000;
 const PREDICT = { instances: [IRIS_ROW] };
-
-/** Value of one sample of a Prometheus metric, matched on the given labels; 0 when absent. */
-async function metricValue(url: string, name: string, labels: Record<string, string>): Promise<number> {
-  const { body } = await get(`${url}/metrics`);
-  for (const line of String(body).split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (.+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
-  }
-  return 0;
-}
 
 async function adminModels(url: string): Promise<ModelStatus[]> {
   const res = await get(`${url}/admin/models`, AUTH);

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../src/serve/index.js';
-import { EXAMPLES, IRIS_ROW, get, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import { EXAMPLES, IRIS_ROW, get, metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 import { startLoad } from '../helpers/load.js';
 import type { LoadRun, LoadSample, LoadSummary, LoadTarget } from '../helpers/load.js';
@@ -83,18 +83,6 @@ function assertNeverBack(summary: LoadSummary, newer: string): void {
 
 function versionsOf(samples: readonly LoadSample[], target?: (s: LoadSample) => boolean): Set<string | undefined> {
   return new Set(samples.filter((s) => !target || target(s)).map((s) => s.modelVersion));
-}
-
-/** Value of one sample of a Prometheus metric, matched on the given labels; 0 when absent. */
-async function metricValue(url: string, name: string, labels: Record<string, string>): Promise<number> {
-  const { body } = await get(`${url}/metrics`);
-  for (const line of String(body).split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (.+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
-  }
-  return 0;
 }
 
 async function adminModels(gw: RunningGateway): Promise<ModelStatus[]> {

@@ -7,13 +7,10 @@
 // that one. A proxy in front of the shared broker would not do: Kafka advertises 127.0.0.1:9092
 // in its metadata, so clients bypass a proxy after their first metadata request.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/core/bus/kafka.js';
@@ -26,56 +23,9 @@ import type { EventBus, Subscription } from '../../src/core/bus/types.js';
 import { decodeEvent, predictionEventSchema, toPredictionMessages } from '../../src/core/events.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { uniqueTopic } from '../helpers/kafka.js';
+import { PrivateBroker, freePort, waitFor } from '../helpers/private-broker.js';
 
-const KAFKA_SCRIPT = fileURLToPath(new URL('../../deploy/kafka/kafka.sh', import.meta.url));
 const STEP = { timeout: 120_000 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** The second broker: its own run dir and ports; start/stop through the project's script. */
-class TestBroker {
-  readonly brokers: string[];
-  constructor(
-    private readonly dir: string,
-    private readonly port: number,
-    private readonly controllerPort: number,
-  ) {
-    this.brokers = [`127.0.0.1:${port}`];
-  }
-
-  run(command: 'start' | 'stop'): Promise<void> {
-    const env = {
-      ...process.env,
-      DRIFTGATE_KAFKA_DIR: this.dir,
-      DRIFTGATE_KAFKA_PORT: String(this.port),
-      DRIFTGATE_KAFKA_CONTROLLER_PORT: String(this.controllerPort),
-    };
-    return new Promise((resolve, reject) => {
-      // Asynchronous on purpose: the kafkajs clients in this process keep running meanwhile.
-      execFile('bash', [KAFKA_SCRIPT, command], { env, timeout: 300_000 }, (error, stdout, stderr) => {
-        if (error) reject(new Error(`kafka.sh ${command} failed: ${error.message}\n${`${stdout}${stderr}`.trim().split('\n').slice(-20).join('\n')}`));
-        else resolve();
-      });
-    });
-  }
-}
-
-async function waitFor(what: string | (() => string), ms: number, done: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** `prefix-from..to` ranges of the ids in [0, n) that `ids` lacks, for failure messages. */
 function missing(ids: Set<string>, prefix: string, n: number): string {
@@ -135,8 +85,7 @@ const publisherOptions: PublisherOptions = {
 
 describe('EventPublisher over KafkaBus: broker outage, restart and spool bound', () => {
   let skipReason: string | undefined;
-  let broker: TestBroker | undefined;
-  let brokerDir: string | undefined;
+  let broker: PrivateBroker | undefined;
   const spoolDirs: string[] = [];
   // Everything to close in after(), whatever a failing step left open.
   const buses: EventBus[] = [];
@@ -194,11 +143,7 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
 
   before(
     async () => {
-      brokerDir = mkdtempSync(join(tmpdir(), 'driftgate-kafka2-'));
-      const port = await freePort();
-      let controllerPort = await freePort();
-      while (controllerPort === port) controllerPort = await freePort();
-      broker = new TestBroker(brokerDir, port, controllerPort);
+      broker = await PrivateBroker.create();
       // The shared broker is not needed here, so kafkaBrokers() is not asked; the skip rule is the
       // same: a broker that cannot start fails the run in CI and skips it elsewhere, with the reason.
       try {
@@ -216,8 +161,8 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
       for (const s of subscriptions) await s.stop().catch(() => undefined);
       for (const p of publishers) await p.close({ timeoutMs: 1_000 }).catch(() => undefined);
       for (const b of buses) await b.close().catch(() => undefined);
-      if (broker) await broker.run('stop').catch((err: unknown) => console.error(err));
-      for (const dir of [...spoolDirs, ...(brokerDir ? [brokerDir] : [])]) rmSync(dir, { recursive: true, force: true });
+      await broker?.destroy();
+      for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });
     },
     { timeout: 120_000 },
   );
