@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { DiskSpool, EventPublisher, createEventBus, eventTopicSpecs, toPredictionMessages, topicNames } from '../src/core/index.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, kafka: { type: 'string', default: '127.0.0.1:9092' } } });
+const { values: args } = parseArgs({
+  options: { events: { type: 'string', default: '200000' }, kafka: { type: 'string', default: '127.0.0.1:9092' }, batch: { type: 'string', default: '500' } },
+});
 const total = Number(args.events);
 
 async function run(kind: 'kafka' | 'embedded'): Promise<{ kind: string; seconds: number; perSecond: number; spooled: number }> {
@@ -19,7 +21,7 @@ async function run(kind: 'kafka' | 'embedded'): Promise<{ kind: string; seconds:
   const registry = new Registry();
   const dir = mkdtempSync(join(tmpdir(), 'dg-bench-events-'));
   const spool = new DiskSpool({ dir });
-  const publisher = new EventPublisher({ bus, registry, spool, maxBuffered: 50_000 });
+  const publisher = new EventPublisher({ bus, registry, spool, maxBuffered: 50_000, maxBatchSize: Number(args.batch) });
   const topic = topicNames(config.topicPrefix).predictions;
   const published = async () => (await registry.getSingleMetric('driftgate_events_published_total')!.get()).values.reduce((a, v) => a + v.value, 0);
   const started = performance.now();
