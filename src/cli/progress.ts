@@ -1,7 +1,7 @@
 // Training progress on stderr. On a terminal: one line redrawn in place (a bar for the epochs of the
 // current phase, or for the search trials). Elsewhere (CI logs, files): plain lines, a few per run, so
 // a log stays readable.
-import type { TrainEvent } from './train-api.js';
+import type { TrainEvent } from '../train/index.js';
 
 export interface ProgressOutput {
   write(text: string): unknown;

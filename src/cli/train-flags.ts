@@ -2,7 +2,7 @@
 // milliseconds with a message naming the flag, before a worker starts or a file is read.
 import { INITIALIZERS, HIDDEN_ACTIVATIONS } from '../train/index.js';
 import type { HiddenActivation, MissingOptions, MissingStrategy, OutlierRule, SplitFractions } from '../train/index.js';
-import type { BaseOptions, Hyperparameters, SearchOptions, TrainOptions } from './train-api.js';
+import type { BaseOptions, Hyperparameters, SearchOptions, TrainOptions } from '../train/index.js';
 import { UsageError, dataKind, durationMs, enumFlag, integerFlag, listFlag, numberFlag, pairsFlag, parseDecimal, required } from './args.js';
 
 /** The flags of `driftgate train`, in the form parseArgs returns them. */

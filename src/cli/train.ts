@@ -8,8 +8,8 @@ import { MANIFEST_FILE, modelNameSchema } from '../core/index.js';
 import type { MetricsReport } from '../train/index.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, UsageError, isInputError, oneLine, parseFlags } from './args.js';
 import { TrainingProgress } from './progress.js';
-import { REPORT_FILE, runTraining } from './train-api.js';
-import type { TrainOptions, TrainingOutcome } from './train-api.js';
+import { REPORT_FILE, runTraining } from '../train/index.js';
+import type { TrainOptions, TrainingOutcome } from '../train/index.js';
 import { TRAIN_FLAG_SPEC, trainOptionsFromFlags } from './train-flags.js';
 
 export const TRAIN_USAGE = `usage: driftgate train --data FILE --target COLUMN --model NAME [flags]

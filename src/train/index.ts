@@ -53,3 +53,15 @@ export type {
   TrainHooks,
   TrainResult,
 } from './types.js';
+export { writeVersion, highestVersion, REPORT_FILE, TEMP_PREFIX } from './version-writer.js';
+export type { WriteVersionOptions, WrittenVersion } from './version-writer.js';
+export { buildVersionManifest, describeRecipe } from './version-manifest.js';
+export type { VersionArtifacts, VersionManifestInput } from './version-manifest.js';
+export { renderReport } from './report.js';
+export type { ReportInput, ReportContext } from './report.js';
+export { lineageChain, parentOf, headlineMetric } from './lineage.js';
+export type { LineageEntry, ParentRef } from './lineage.js';
+export { runTraining } from './worker.js';
+export type { RunTrainingOptions, TrainingOutcome, TrainResultSummary } from './worker.js';
+export { exportCheckedOnnx } from './onnx-artifact.js';
+export type { OnnxArtifact } from './onnx-artifact.js';

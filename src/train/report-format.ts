@@ -36,3 +36,13 @@ export function formatDuration(ms: number): string {
   if (s < 120) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+
+export type Align = 'left' | 'num';
+
+/** A table; cells are escaped unless `raw` (then the caller escaped them). */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[], opts: { raw?: boolean } = {}): string {
+  const cls = (i: number): string => (align[i] === 'num' ? ' class="num"' : '');
+  const head = headers.map((h, i) => `<th${cls(i)}>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${cls(i)}>${opts.raw ? cell : escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}

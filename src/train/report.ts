@@ -3,15 +3,16 @@
 // artifact or an air-gapped machine. Every piece of text that comes from data (feature names,
 // categories, labels, file paths) is escaped.
 import type { tf } from '../core/index.js';
-import type { ClassificationReport, SliceMetric, WorstExample } from './eval/index.js';
 import type { LineageEntry } from './lineage.js';
 import { describeNetwork } from './network.js';
 import type { LayerSummary } from './network.js';
-import { lineChart, scatterChart } from './report-charts.js';
+import { confusionSection, perClassSection, searchSection, slicesSection, worstSection } from './report-analysis.js';
+import { lineChart } from './report-charts.js';
 import type { LineSeries, PhaseBand } from './report-charts.js';
-import { escapeHtml as esc, formatDelta, formatDuration, formatNumber, formatPercent } from './report-format.js';
+import { escapeHtml as esc, formatDelta, formatDuration, formatNumber, table } from './report-format.js';
 import { REPORT_CSS } from './report-style.js';
-import type { EpochRecord, MetricsReport, TrainResult, TrialRecord } from './types.js';
+import type { EpochRecord, MetricsReport, TrainOptions, TrainResult } from './types.js';
+import { describeRecipe } from './version-manifest.js';
 
 /** What the report reads: a training result, with or without its live model. */
 export type ReportInput = Omit<TrainResult, 'model'> & {
@@ -29,13 +30,12 @@ export interface ReportContext {
   onnx?: boolean;
   /** Why the ONNX export was skipped. */
   onnxError?: string;
+  /** The options the run was started with: shown as the run's settings (fine-tuning recipe included). */
+  recipe?: TrainOptions;
 }
 
 const TRAIN_COLOR = '#2563eb';
 const VALIDATION_COLOR = '#ea580c';
-/** Most slices and trials listed; the rest are counted. */
-const MAX_SLICES = 25;
-const MAX_TRIALS = 60;
 
 /**
  * Renders the report. `lineage` is the chain of ancestors, parent first (see `lineageChain`); pass an
@@ -55,10 +55,10 @@ export function renderReport(result: ReportInput, lineage: readonly LineageEntry
     sections.push(['classes', 'Per-class metrics (test split)', perClassSection(result.test)]);
   }
   sections.push(
-    ['slices', 'Weakest slices', slicesSection(result)],
-    ['worst', 'Worst examples', worstSection(result)],
-    ['search', 'Hyperparameter search', searchSection(result.trials)],
-    ['hyperparameters', 'Hyperparameters and network', hyperparameterSection(result)],
+    ['slices', 'Weakest slices', slicesSection(result.errorAnalysis)],
+    ['worst', 'Worst examples', worstSection(result.errorAnalysis)],
+    ['search', 'Hyperparameter search', searchSection(result.trials, context.recipe)],
+    ['hyperparameters', 'Hyperparameters and network', hyperparameterSection(result, context.recipe)],
     ['lineage', 'Lineage', lineageSection(result, lineage, context)],
   );
 
@@ -330,175 +330,32 @@ function metricValue(report: MetricsReport, key: string): number | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Classification details
-
-function confusionSection(report: ClassificationReport): string {
-  const labels = report.labels;
-  const head = `<tr><th class="corner">true \\ predicted</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>`;
-  const rows = report.confusionMatrix.map((row, t) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    const cells = row.map((count, p) => {
-      const share = total === 0 ? 0 : count / total;
-      const [bg, fg] = heatColor(share, t === p);
-      return `<td class="heat" style="background:${bg};color:${fg}" title="${esc(`${formatPercent(share)} of true ${labels[t]}`)}">${count}<small>${esc(formatPercent(share))}</small></td>`;
-    });
-    return `<tr><th>${esc(labels[t])}</th>${cells.join('')}</tr>`;
-  });
-  return `<table class="confusion"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table><p>Each cell: rows of the true class (row) predicted as the column's class, and their share of the row. Blue: correct; red: errors.</p>`;
-}
-
-/** Background and text colour of a confusion cell: blue on the diagonal, red off it, by row share. */
-function heatColor(share: number, diagonal: boolean): [string, string] {
-  const alpha = share === 0 ? 0 : 0.08 + 0.85 * share;
-  const rgb = diagonal ? '37,99,235' : '220,38,38';
-  return [`rgba(${rgb},${alpha.toFixed(3)})`, alpha > 0.55 ? '#ffffff' : '#111827'];
-}
-
-function perClassSection(report: ClassificationReport): string {
-  const scoreCells = (s: { precision: number; recall: number; f1: number }): string[] => [
-    esc(formatNumber(s.precision)),
-    esc(formatNumber(s.recall)),
-    `${esc(formatNumber(s.f1))}<span class="bar inline" style="width:${(Math.max(0, s.f1) * 60).toFixed(1)}px"></span>`,
-  ];
-  const rows = [
-    ...report.perClass.map((c) => [esc(c.label), ...scoreCells(c), String(c.support)]),
-    ['<em>macro avg</em>', ...scoreCells(report.macro), String(report.n)],
-    ['<em>weighted avg</em>', ...scoreCells(report.weighted), String(report.n)],
-  ];
-  const auc = report.rocAuc === null ? 'n/a (one class only)' : formatNumber(report.rocAuc);
-  return `${table(['class', 'precision', 'recall', 'F1', 'support'], rows, ['left', 'num', 'num', 'left', 'num'], { raw: true })}<p>ROC-AUC ${esc(auc)} · log loss ${esc(formatNumber(report.logLoss))}</p>`;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Error analysis
-
-function slicesSection(result: ReportInput): string {
-  const analysis = result.errorAnalysis;
-  const metric = analysis.sliceMetric === 'accuracy' ? 'accuracy' : 'MAE';
-  const shown = analysis.slices.slice(0, MAX_SLICES);
-  if (shown.length === 0) return `<p>No slice has ${analysis.minSliceSize} or more rows.</p>`;
-  const worstDelta = Math.max(1e-12, ...shown.map((s) => Math.abs(s.delta)));
-  const rows = shown.map((s: SliceMetric) => {
-    const worse = analysis.sliceMetric === 'accuracy' ? s.delta < 0 : s.delta > 0;
-    const width = ((Math.abs(s.delta) / worstDelta) * 80).toFixed(1);
-    return [
-      esc(s.label),
-      esc(s.kind),
-      String(s.n),
-      esc(formatNumber(s.metric)),
-      `<span class="${worse ? 'bad' : 'good'}">${esc(formatDelta(s.delta))}</span><span class="bar inline ${worse ? 'badbar' : 'goodbar'}" style="width:${width}px"></span>`,
-    ];
-  });
-  const notes: string[] = [`${metric} over all ${analysis.n} rows: ${formatNumber(analysis.overall)}`];
-  if (analysis.slices.length > shown.length) notes.push(`${analysis.slices.length - shown.length} more slices not shown`);
-  if (analysis.skippedSlices > 0) notes.push(`${analysis.skippedSlices} slices with fewer than ${analysis.minSliceSize} rows left out`);
-  return `<p>Slices of the evaluated rows (numeric features in quantile bins, categorical features by value), weakest first. ${esc(notes.join('; '))}.</p>${table(['slice', 'kind', 'rows', metric, 'difference to overall'], rows, ['left', 'left', 'num', 'num', 'left'], { raw: true })}`;
-}
-
-function worstSection(result: ReportInput): string {
-  const analysis = result.errorAnalysis;
-  const parts: string[] = [];
-  if (analysis.confusedPairs.length > 0) {
-    parts.push(
-      '<h3>Most confused pairs</h3>',
-      table(
-        ['true', 'predicted', 'count', 'share of errors'],
-        analysis.confusedPairs.map((p) => [esc(p.trueLabel), esc(p.predictedLabel), String(p.count), esc(formatPercent(p.share))]),
-        ['left', 'left', 'num', 'num'],
-        { raw: true },
-      ),
-    );
-  }
-  if (analysis.worst.length === 0) {
-    parts.push('<p>No examples were analysed.</p>');
-    return parts.join('');
-  }
-  const lossName = analysis.task === 'classification' ? 'log loss' : 'absolute error';
-  const rows = analysis.worst.map((w: WorstExample) => [
-    String(w.index),
-    esc(showValue(w.actual)),
-    esc(showValue(w.predicted)),
-    esc(formatNumber(w.loss)),
-    Object.entries(w.features)
-      .map(([k, v]) => `<span class="kv"><b>${esc(k)}</b>=${esc(v === null ? '?' : showValue(v))}</span>`)
-      .join(' '),
-  ]);
-  parts.push(`<h3>Highest ${esc(lossName)}</h3>`, table(['row', 'actual', 'predicted', lossName, 'features'], rows, ['num', 'left', 'left', 'num', 'left'], { raw: true }));
-  return parts.join('');
-}
-
-function showValue(v: string | number): string {
-  return typeof v === 'number' ? formatNumber(v) : v;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Search
-
-function searchSection(trials: readonly TrialRecord[]): string {
-  if (trials.length === 0) return '<p>No hyperparameter search was run: the hyperparameters below were used as given.</p>';
-  const sorted = [...trials].sort((a, b) => b.finalScore - a.finalScore || a.id - b.id);
-  const topRung = Math.max(...trials.map((t) => t.stoppedAtRung));
-  const shown = sorted.slice(0, MAX_TRIALS);
-  const rows = shown.map((t, i) => {
-    const hp = t.hyperparameters;
-    const hidden = hp.network?.hidden?.map((h) => h.units).join('-') ?? '–';
-    const rungs = t.rungs.map((g) => `${g.epochs}:${formatNumber(g.score)}`).join(' → ');
-    return [
-      `${i === 0 ? '★ ' : ''}${t.id}`,
-      esc(formatNumber(hp.learningRate)),
-      String(hp.batchSize),
-      esc(hp.optimizer),
-      esc(hidden),
-      esc(formatNumber(hp.dropout ?? 0)),
-      esc(formatNumber(hp.l2 ?? 0)),
-      esc(rungs),
-      `<b>${esc(formatNumber(t.finalScore))}</b>`,
-      String(t.stoppedAtRung),
-      esc(formatDuration(t.durationMs)),
-    ];
-  });
-  const points = trials.map((t) => ({
-    x: t.hyperparameters.learningRate,
-    y: t.finalScore,
-    color: t.stoppedAtRung === topRung ? '#16a34a' : '#94a3b8',
-    title: `trial ${t.id}: lr ${formatNumber(t.hyperparameters.learningRate)}, score ${formatNumber(t.finalScore)}`,
-  }));
-  const chart = scatterChart({
-    title: 'validation score by learning rate',
-    points,
-    xTitle: 'learning rate (log scale)',
-    yTitle: 'score',
-    logX: true,
-    legend: [
-      { name: 'reached the last rung', color: '#16a34a' },
-      { name: 'stopped early', color: '#94a3b8' },
-    ],
-  });
-  const more = trials.length > shown.length ? `<p>${trials.length - shown.length} more trials not listed.</p>` : '';
-  return `<p>${trials.length} trials, random search with successive halving; best first (★). Rungs: epochs:score at each budget.</p><div class="charts">${chart}</div>${table(
-    ['trial', 'learning rate', 'batch', 'optimizer', 'hidden', 'dropout', 'L2', 'rungs', 'score', 'rung', 'time'],
-    rows,
-    ['num', 'num', 'num', 'left', 'left', 'num', 'num', 'left', 'num', 'num', 'num'],
-    { raw: true },
-  )}${more}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Hyperparameters and lineage
 
-function hyperparameterSection(result: ReportInput): string {
+function hyperparameterSection(result: ReportInput, recipe: TrainOptions | undefined): string {
   const flat = flatten(result.hyperparameters as unknown as Record<string, unknown>);
   flat.push(['seed', String(result.seed)]);
   const hp = table(['hyperparameter', 'value'], flat.map(([k, v]) => [esc(k), esc(v)]), ['left', 'left'], { raw: true });
   const layers = result.network ?? (result.model ? describeNetwork(result.model) : []);
-  if (layers.length === 0) return hp;
-  const net = table(
-    ['layer', 'kind', 'units', 'activation', 'trainable', 'parameters'],
-    layers.map((l) => [esc(l.name), esc(l.className), l.units === undefined ? '–' : String(l.units), esc(l.activation ?? '–'), l.trainable ? 'yes' : 'frozen', String(l.params)]),
-    ['left', 'left', 'num', 'left', 'left', 'num'],
-    { raw: true },
-  );
-  return `<div class="two">${hp}<div><h3>Network</h3>${net}</div></div>`;
+  // The saved model has every layer trainable again: freezing belongs to a run (see the settings).
+  const net =
+    layers.length === 0
+      ? ''
+      : `<div><h3>Network</h3>${table(
+          ['layer', 'kind', 'units', 'activation', 'parameters'],
+          layers.map((l) => [esc(l.name), esc(l.className), l.units === undefined ? '–' : String(l.units), esc(l.activation ?? '–'), String(l.params)]),
+          ['left', 'left', 'num', 'left', 'num'],
+          { raw: true },
+        )}</div>`;
+  const settings = recipe
+    ? `<h3>Run settings</h3>${table(
+        ['setting', 'value'],
+        flatten(describeRecipe(recipe)).map(([k, v]) => [esc(k), esc(v)]),
+        ['left', 'left'],
+        { raw: true },
+      )}<p>Freezing and the two-phase recipe (<code>base.*</code>) applied while this run trained; every layer of the saved model is trainable again.</p>`
+    : '';
+  return `<div class="two">${hp}${net}</div>${settings}`;
 }
 
 /** Nested settings as dotted keys: `network.hidden.0.units`. */
@@ -507,7 +364,8 @@ function flatten(value: Record<string, unknown>, prefix = ''): [string, string][
   for (const [key, v] of Object.entries(value)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (v === undefined) continue;
-    if (typeof v === 'object' && v !== null) out.push(...flatten(v as Record<string, unknown>, name));
+    if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) out.push([name, v.join(', ')]);
+    else if (typeof v === 'object' && v !== null) out.push(...flatten(v as Record<string, unknown>, name));
     else out.push([name, typeof v === 'number' ? formatNumber(v) : String(v)]);
   }
   return out;
@@ -532,17 +390,5 @@ function lineageSection(result: ReportInput, chain: readonly LineageEntry[], con
 function shortFingerprint(fingerprint: string): string {
   const hex = fingerprint.replace(/^sha256:/, '');
   return hex.length > 16 ? `${hex.slice(0, 16)}…` : hex;
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-type Align = 'left' | 'num';
-
-/** A table; cells are escaped unless `raw` (then the caller escaped them). */
-function table(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[], opts: { raw?: boolean } = {}): string {
-  const cls = (i: number): string => (align[i] === 'num' ? ' class="num"' : '');
-  const head = headers.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${cls(i)}>${opts.raw ? cell : esc(cell)}</td>`).join('')}</tr>`).join('');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 

@@ -103,7 +103,14 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
       const manifest = draft(version, artifacts);
       await writeFile(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
       if (writeReport) {
-        const html = renderReport(result, chain, { model, version, createdAt, ...(onnxError ? { onnxError } : {}), onnx: artifacts.onnx !== undefined });
+        const html = renderReport(result, chain, {
+          model,
+          version,
+          createdAt,
+          onnx: artifacts.onnx !== undefined,
+          ...(onnxError ? { onnxError } : {}),
+          ...(opts.training ? { recipe: opts.training } : {}),
+        });
         await writeFile(join(temp, REPORT_FILE), html);
       }
       const dir = join(modelDir, String(version));

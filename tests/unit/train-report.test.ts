@@ -88,6 +88,22 @@ void describe('renderReport', () => {
     assert.match(html, /No hyperparameter search was run/);
   });
 
+  test('the run settings show the fine-tuning recipe, and the trial scores say what they measure', () => {
+    const html = renderReport(classification, CHAIN, {
+      recipe: {
+        data: { kind: 'csv', path: 'data/<new>.csv' },
+        target: 'species',
+        modelName: 'm',
+        base: { dir: 'models/m/2', freeze: { firstK: 1 }, twoPhase: { headEpochs: 5, lowLearningRate: 0.001 } },
+        search: { trials: 9 },
+      },
+    });
+    assert.match(html, /<h3>Run settings<\/h3>/);
+    assert.match(html, /<td>base\.freeze\.firstK<\/td><td>1<\/td>/);
+    assert.match(html, /<td>data\.path<\/td><td>data\/&lt;new&gt;\.csv<\/td>/);
+    assert.match(html, /Score: val_loss at the trial&#39;s best epoch, negated so that higher is better/);
+  });
+
   test('an ONNX export failure is reported', () => {
     const html = renderReport(regression, [], { onnxError: 'cannot export layer "conv" (Conv1D)' });
     assert.match(html, /ONNX export skipped: cannot export layer &quot;conv&quot; \(Conv1D\)/);
