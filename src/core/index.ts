@@ -29,7 +29,7 @@ export {
   TFJS_MODEL_FILE,
   TFJS_WEIGHTS_FILE,
 } from './tfjs-files.js';
-export { profileColumn, seededRandom } from './profile.js';
+export { profileColumn, seededRandom, quantileOfSorted } from './profile.js';
 export type { ProfileOptions } from './profile.js';
 export {
   EVENT_SCHEMA_VERSION,

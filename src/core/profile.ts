@@ -80,7 +80,7 @@ function profileNumeric(values: readonly (number | string)[], opts: ProfileOptio
 }
 
 /** Quantile at probability p of ascending values, interpolating linearly between neighbours. */
-function quantileOfSorted(sorted: Float64Array, p: number): number {
+export function quantileOfSorted(sorted: Float64Array, p: number): number {
   const position = (sorted.length - 1) * p;
   const below = Math.floor(position);
   const lower = sorted[below]!;

@@ -1,4 +1,5 @@
 // The few statistics cleaning and preprocessing need, on plain arrays of finite numbers.
+import { quantileOfSorted } from '../../core/index.js';
 import { compareStrings } from './values.js';
 
 export function mean(xs: readonly number[]): number {
@@ -18,16 +19,8 @@ export function sortedNumbers(xs: readonly number[]): Float64Array {
   return Float64Array.from(xs).sort();
 }
 
-/** Quantile at probability p, interpolating linearly between order statistics (numpy's default). */
-export function quantileOfSorted(sorted: Float64Array, p: number): number {
-  const position = (sorted.length - 1) * p;
-  const below = Math.floor(position);
-  const lower = sorted[below]!;
-  if (below + 1 >= sorted.length) return lower;
-  const upper = sorted[below + 1]!;
-  const weight = position - below;
-  return weight === 0 || lower === upper ? lower : lower + (upper - lower) * weight;
-}
+/** Quantile at probability p of ascending values (numpy's default interpolation); shared with the profiles. */
+export { quantileOfSorted };
 
 export function median(xs: readonly number[]): number {
   return quantileOfSorted(sortedNumbers(xs), 0.5);
