@@ -384,7 +384,8 @@ function copyIntoSequential(name: string, layers: readonly tf.layers.Layer[], in
   return model;
 }
 
-function copyLayer(layer: tf.layers.Layer, inputWidth: number | undefined): tf.layers.Layer {
+/** A fresh layer built from another's config (weights not copied); keeps a dropout layer's seeded mask stream. */
+export function copyLayer(layer: tf.layers.Layer, inputWidth: number | undefined): tf.layers.Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
   if (entry === undefined) throw new Error(`cannot copy layer "${layer.name}": tfjs does not know the class ${layer.getClassName()}`);
   const [cls, fromConfig] = entry;

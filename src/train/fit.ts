@@ -14,9 +14,9 @@
 // stacked again afterwards. This also saves running the frozen part every epoch. Frozen BN layers that
 // do not sit in such a prefix (frozen by name further up) are pinned to inference mode while training.
 import { seededRandom, tf } from '../core/index.js';
-import { featureExtractor, precomputeFeatures, stackModels } from './base-model.js';
+import { copyLayer, featureExtractor, precomputeFeatures, stackModels } from './base-model.js';
 import type { BestWeightsTracker } from './early-stopping.js';
-import { deriveSeed, dropoutStreamSeed, streamDropoutSeeds } from './network.js';
+import { deriveSeed } from './network.js';
 import type { EpochRecord, Hyperparameters, Task } from './types.js';
 
 /** Inputs and targets of one split, rows on the first axis. */
@@ -372,16 +372,7 @@ function copyLayers(name: string, layers: readonly tf.layers.Layer[], inputWidth
   const model = tf.sequential({ name });
   try {
     for (const layer of layers) {
-      const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
-      if (entry === undefined) throw new Error(`cannot copy layer "${layer.name}": tfjs does not know the class ${layer.getClassName()}`);
-      const [cls, fromConfig] = entry;
-      const config: tf.serialization.ConfigDict = { ...layer.getConfig() };
-      delete config['batchInputShape'];
-      delete config['inputShape'];
-      if (model.layers.length === 0) config['batchInputShape'] = [null, inputWidth];
-      const copy = fromConfig(cls, config) as tf.layers.Layer;
-      const stream = dropoutStreamSeed(layer);
-      if (stream !== undefined) streamDropoutSeeds(copy, stream);
+      const copy = copyLayer(layer, model.layers.length === 0 ? inputWidth : undefined);
       model.add(copy);
       copy.setWeights(layer.getWeights());
       copy.trainable = layer.trainable;
