@@ -56,10 +56,4 @@ export class PrivateBroker {
   }
 }
 
-export async function waitFor(what: string | (() => string), ms: number, done: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitFor } from './wait.js';

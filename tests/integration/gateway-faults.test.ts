@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../src/serve/index.js';
 import { EXAMPLES, IRIS_ROW, get, metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 import { writeSlowModel } from '../helpers/slow-model.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -28,14 +29,6 @@ async function adminModels(url: string): Promise<ModelStatus[]> {
   const res = await get(`${url}/admin/models`, AUTH);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return (res.body as unknown as { models: ModelStatus[] }).models;
-}
-
-async function waitFor(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Copies an example model under another name, letting `edit` change its manifest or files. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../src/serve/index.js';
 import { EXAMPLES, IRIS_ROW, get, metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 import { startLoad } from '../helpers/load.js';
 import type { LoadRun, LoadSample, LoadSummary, LoadTarget } from '../helpers/load.js';
@@ -89,14 +90,6 @@ async function adminModels(gw: RunningGateway): Promise<ModelStatus[]> {
   const res = await get(`${gw.url}/admin/models`, AUTH);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return (res.body as unknown as { models: ModelStatus[] }).models;
-}
-
-async function waitFor(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('hot swap under load', { timeout: 240_000 }, () => {
