@@ -24,7 +24,21 @@ const PLATFORM: Record<Manifest['format'], string> = {
 /** The label output: the predicted class name of each row. */
 export const LABEL_OUTPUT = 'label';
 
-function tensorsOf(manifest: Manifest) {
+type TensorList = { name: string; datatype: V2Datatype; shape: number[] }[];
+
+// The tensor lists depend only on the manifest; infer reads them on every request, so build them once.
+const tensorCache = new WeakMap<Manifest, { inputs: TensorList; outputs: TensorList }>();
+
+function tensorsOf(manifest: Manifest): { inputs: TensorList; outputs: TensorList } {
+  let cached = tensorCache.get(manifest);
+  if (!cached) {
+    cached = describeTensors(manifest);
+    tensorCache.set(manifest, cached);
+  }
+  return cached;
+}
+
+function describeTensors(manifest: Manifest) {
   const numeric = manifest.features.every((f) => f.type === 'numeric');
   const inputs: { name: string; datatype: V2Datatype; shape: number[] }[] = numeric
     ? [{ name: manifest.input, datatype: 'FP32', shape: [-1, manifest.features.length] }]
