@@ -6,7 +6,8 @@ import { startDriftgate } from './stack.js';
 const USAGE = `usage: driftgate <command>
 
 commands:
-  serve      run the gateway on the model repository (default)
+  serve      run the gateway on the model repository, with the drift monitor (default)
+  monitor    run only the drift monitor, as a Kafka consumer (needs KAFKA_BROKERS)
   train      train or fine-tune a model from a CSV/JSONL file and write a new version
   evaluate   score a model version on labelled data: metrics and error analysis
   openapi    print the OpenAPI document of the HTTP API
@@ -22,6 +23,7 @@ async function serve(): Promise<void> {
   const driftgate = await startDriftgate(config, logger);
   const { gateway, port } = driftgate;
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
+  if (driftgate.monitor) logger.info('drift monitor running', { port: driftgate.monitor.port, store: config.monitorStore });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
   let stopping = false;
   const stop = (signal: string) => {
@@ -45,6 +47,11 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve();
+    case 'monitor': {
+      const { monitorCommand } = await import('./monitor.js');
+      const config = loadConfig();
+      return monitorCommand(config, createLogger(config.logLevel));
+    }
     case 'train': {
       const { trainCommand } = await import('./train.js');
       process.exitCode = await trainCommand(argv.slice(1));

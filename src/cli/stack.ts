@@ -4,7 +4,9 @@
 import { Registry } from 'prom-client';
 import { DiskSpool, EventPublisher, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
 import type { BusConfig, Config, EventBus, Logger } from '../core/index.js';
-import { createGateway, createServeMetrics, parseSampling, publishingSinks } from '../serve/index.js';
+import { startMonitor } from '../monitor/index.js';
+import type { RunningMonitor } from '../monitor/index.js';
+import { ModelRepository, createGateway, createServeMetrics, parseSampling, publishingSinks } from '../serve/index.js';
 import type { Gateway } from '../serve/index.js';
 
 export interface Driftgate {
@@ -13,6 +15,8 @@ export interface Driftgate {
   publisher: EventPublisher;
   gateway: Gateway;
   port: number;
+  /** The embedded drift monitor, unless DRIFTGATE_MONITOR is off. */
+  monitor: RunningMonitor | undefined;
   close(): Promise<void>;
 }
 
@@ -31,7 +35,12 @@ export function busConfig(config: Config): BusConfig {
   };
 }
 
-export async function startDriftgate(config: Config, logger: Logger): Promise<Driftgate> {
+export interface StartOptions {
+  /** Port of the embedded monitor's endpoints; null = none (its metrics still show on the gateway's /metrics). */
+  monitorPort?: number | null;
+}
+
+export async function startDriftgate(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Driftgate> {
   const registry = new Registry();
   const metrics = createServeMetrics(registry);
   const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
@@ -67,16 +76,29 @@ export async function startDriftgate(config: Config, logger: Logger): Promise<Dr
   const gateway = createGateway({ config, logger: logger.child({ component: 'gateway' }), metrics, sink: sinks.predictions, labels: sinks.labels });
   const port = await gateway.listen();
   await gateway.start();
+  // The monitor shares the gateway's registry, so one scrape of the gateway shows serving and drift.
+  const monitor = config.monitor
+    ? await startMonitor({
+        config,
+        bus,
+        manifests: new ModelRepository(config.modelRepo),
+        logger: logger.child({ component: 'monitor' }),
+        registry,
+        port: opts.monitorPort,
+      })
+    : undefined;
   return {
     config,
     bus,
     publisher,
     gateway,
     port,
+    monitor,
     close: async () => {
       clearTimeout(topicRetry);
       await gateway.close();
       await publisher.close();
+      await monitor?.close();
       await bus.close();
     },
   };

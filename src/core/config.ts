@@ -88,7 +88,18 @@ export const configOptions = {
   consumerMaxAttempts: option('DRIFTGATE_CONSUMER_MAX_ATTEMPTS', int(1, 1000).default(5), 'Deliveries of a failing batch before it is skipped and reported.'),
   publishSendTimeoutMs: option('DRIFTGATE_PUBLISH_SEND_TIMEOUT_MS', int(100, 600_000).default(10_000), 'Time limit of one send to the bus, in ms; past it the send counts as failed.'),
   publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),
-  monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Metrics port of the standalone monitor.'),
+  monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Port of the drift monitor\'s HTTP endpoints (/metrics, /monitor/models); `driftgate serve` opens it too when it runs the embedded monitor.'),
+  monitor: option('DRIFTGATE_MONITOR', bool.default(true), '`driftgate serve` runs the drift monitor in the same process. Turn it off when monitors run separately (`driftgate monitor`).'),
+  monitorStore: option('DRIFTGATE_MONITOR_STORE', z.string().min(1).default('.driftgate/monitor.db'), 'SQLite file of the monitor\'s durable state: pending joins, the labeled window, window and policy state.'),
+  monitorGroup: option('DRIFTGATE_MONITOR_GROUP', z.string().min(1).default('driftgate-monitor'), 'Kafka consumer group of the monitors; monitors in one group share the partitions.'),
+  monitorPolicy: option(
+    'DRIFTGATE_MONITOR_POLICY',
+    z.string().min(1).optional(),
+    'Drift policy: a JSON document, or the path of a JSON file, with "default" and per-model "models" overrides (docs/monitoring.md). Unset: the defaults.',
+  ),
+  joinTtlMs: option('DRIFTGATE_JOIN_TTL_MS', int(1000, 365 * 24 * 3600 * 1000).default(7 * 24 * 3600 * 1000), 'How long a prediction waits for its label (and a label for its prediction), in event-time ms; then it is dropped and counted.'),
+  joinMaxPending: option('DRIFTGATE_JOIN_MAX_PENDING', int(1, 100_000_000).default(1_000_000), 'Predictions (and early labels) that may wait to be joined; beyond it the oldest are dropped and counted.'),
+  labeledWindow: option('DRIFTGATE_LABELED_WINDOW', int(10, 10_000_000).default(10_000), 'Joined examples kept per model: the data a retrain learns from.'),
 };
 
 type Options = typeof configOptions;

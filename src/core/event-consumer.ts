@@ -13,7 +13,17 @@ import type { EventTopics, LabelEvent, ModelEvent, PredictionEvent } from './eve
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 
+export interface EventBatch {
+  predictions: PredictionEvent[];
+  labels: LabelEvent[];
+}
+
 export interface EventHandlers {
+  /**
+   * The predictions and labels of one bus batch together, so a consumer can apply them in one
+   * transaction. When set, `predictions` and `labels` are not called.
+   */
+  batch?: (batch: EventBatch) => Promise<void>;
   predictions?: (events: PredictionEvent[]) => Promise<void>;
   labels?: (events: LabelEvent[]) => Promise<void>;
   modelEvents?: (events: ModelEvent[]) => Promise<void>;
@@ -21,6 +31,11 @@ export interface EventHandlers {
 
 /** Semantic checks beyond the schema; return a reason to dead-letter the event. */
 export interface EventChecks {
+  /**
+   * Runs on the decoded events of a batch before the checks below, e.g. to load the manifests of
+   * models seen for the first time. It may throw, which redelivers the batch.
+   */
+  prepare?: (batch: EventBatch) => Promise<void>;
   prediction?: (event: PredictionEvent) => string | undefined;
   label?: (event: LabelEvent) => string | undefined;
 }
@@ -66,8 +81,8 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
   });
 
   const wanted: string[] = [];
-  if (handlers.predictions) wanted.push(topics.predictions);
-  if (handlers.labels) wanted.push(topics.labels);
+  if (handlers.predictions || handlers.batch) wanted.push(topics.predictions);
+  if (handlers.labels || handlers.batch) wanted.push(topics.labels);
   if (handlers.modelEvents) wanted.push(topics.modelEvents);
 
   const deadLetter = (m: BusMessage, reason: string): OutgoingMessage => {
@@ -86,13 +101,23 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
     };
   };
 
-  function split<T>(messages: BusMessage[], schema: z.ZodType<T>, check: ((e: T) => string | undefined) | undefined, dead: OutgoingMessage[]): T[] {
-    const good: T[] = [];
+  function decode<T>(messages: BusMessage[], schema: z.ZodType<T>, dead: OutgoingMessage[]): { event: T; message: BusMessage }[] {
+    const good: { event: T; message: BusMessage }[] = [];
     for (const m of messages) {
       const decoded = decodeEvent(schema, m.value);
-      const reason = decoded.ok ? check?.(decoded.event) : decoded.reason;
-      if (decoded.ok && reason === undefined) good.push(decoded.event);
-      else dead.push(deadLetter(m, reason ?? 'rejected'));
+      if (decoded.ok) good.push({ event: decoded.event, message: m });
+      else dead.push(deadLetter(m, decoded.reason));
+    }
+    return good;
+  }
+
+  function check<T>(decoded: { event: T; message: BusMessage }[], rule: ((e: T) => string | undefined) | undefined, dead: OutgoingMessage[]): T[] {
+    if (!rule) return decoded.map((d) => d.event);
+    const good: T[] = [];
+    for (const d of decoded) {
+      const reason = rule(d.event);
+      if (reason === undefined) good.push(d.event);
+      else dead.push(deadLetter(d.message, reason));
     }
     return good;
   }
@@ -104,13 +129,22 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
     handle: async (messages) => {
       const dead: OutgoingMessage[] = [];
       const byTopic = (t: string) => messages.filter((m) => m.topic === t);
-      const predictions = split(byTopic(topics.predictions), predictionEventSchema, checks.prediction, dead);
-      const labels = split(byTopic(topics.labels), labelEventSchema, checks.label, dead);
-      const modelEvents = split(byTopic(topics.modelEvents), modelEventSchema, undefined, dead);
+      const decodedPredictions = decode(byTopic(topics.predictions), predictionEventSchema, dead);
+      const decodedLabels = decode(byTopic(topics.labels), labelEventSchema, dead);
+      const modelEvents = decode(byTopic(topics.modelEvents), modelEventSchema, dead).map((d) => d.event);
+      if (checks.prepare && (decodedPredictions.length > 0 || decodedLabels.length > 0)) {
+        await checks.prepare({ predictions: decodedPredictions.map((d) => d.event), labels: decodedLabels.map((d) => d.event) });
+      }
+      const predictions = check(decodedPredictions, checks.prediction, dead);
+      const labels = check(decodedLabels, checks.label, dead);
       // Dead letters first: if the dead-letter topic cannot take them, the batch is redelivered.
       if (dead.length > 0) await bus.publish(topics.deadLetter, dead);
-      if (predictions.length > 0 && handlers.predictions) await handlers.predictions(predictions);
-      if (labels.length > 0 && handlers.labels) await handlers.labels(labels);
+      if (handlers.batch) {
+        if (predictions.length > 0 || labels.length > 0) await handlers.batch({ predictions, labels });
+      } else {
+        if (predictions.length > 0 && handlers.predictions) await handlers.predictions(predictions);
+        if (labels.length > 0 && handlers.labels) await handlers.labels(labels);
+      }
       if (modelEvents.length > 0 && handlers.modelEvents) await handlers.modelEvents(modelEvents);
       if (predictions.length) consumed.labels({ topic: topics.predictions }).inc(predictions.length);
       if (labels.length) consumed.labels({ topic: topics.labels }).inc(labels.length);

@@ -49,6 +49,6 @@ export {
 } from './events.js';
 export type { PredictionEvent, LabelEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
 export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
-export type { EventBus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
+export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
 export { consumeEvents, DEAD_LETTER_HEADERS } from './event-consumer.js';
-export type { EventHandlers, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';
+export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';

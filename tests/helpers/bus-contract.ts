@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { partitionForKey } from '../../src/core/bus/types.js';
-import type { BusMessage, DeliveryFailure, EventBus, OutgoingMessage } from '../../src/core/bus/types.js';
+import type { BusMessage, DeliveryFailure, EventBus, OutgoingMessage, PartitionLag } from '../../src/core/bus/types.js';
 
 export interface BusContractOptions {
   /** How long to wait for expected deliveries, in ms. @defaultValue 30000 */
@@ -32,6 +32,26 @@ async function waitFor(what: string, ms: number, done: () => boolean): Promise<v
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Like waitFor, for a condition that has to ask the bus; returns the last value it saw. */
+async function eventually<T>(what: string, ms: number, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}: ${JSON.stringify(value)}`);
+    await sleep(50);
+  }
+}
+
+const totalLag = (rows: PartitionLag[]) => rows.reduce((sum, row) => sum + row.lag, 0);
+
+/** How many of `sent` each of `partitions` partitions holds, by the key partitioner. */
+function perPartition(sent: OutgoingMessage[], partitions: number): number[] {
+  const counts = Array.from({ length: partitions }, () => 0);
+  for (const m of sent) counts[partitionForKey(m.key, partitions)]!++;
+  return counts;
+}
 
 function collector() {
   const got: BusMessage[] = [];
@@ -280,6 +300,59 @@ export function busContractSuite(
       assert.deepEqual([...next.keys()].sort(), ['late0', 'late1', 'late2']);
     });
 
+    it('consumerLag of a group that never consumed is every retained message; unknown topics give no rows', STEP, async (t) => {
+      const bus = await open(t);
+      if (!bus) return;
+      const name = await topic(bus);
+      const sent = messages('lag', 10);
+      await bus.publish(name, sent);
+      const missing = unique('contract-missing');
+      const rows = await bus.consumerLag(group(), [name, missing]);
+      const counts = perPartition(sent, 3);
+      assert.deepEqual(
+        rows,
+        counts.map((n, partition) => ({ topic: name, partition, endOffset: String(n), committedOffset: null, lag: n })),
+      );
+      assert.deepEqual(await bus.consumerLag(group(), [missing]), []);
+      assert.deepEqual(await bus.consumerLag(group(), []), []);
+    });
+
+    it('consumerLag counts what a group has not committed and drops to 0 once it has handled it', STEP, async (t) => {
+      const bus = await open(t);
+      if (!bus) return;
+      const name = await topic(bus);
+      const id = group();
+      const lag = () => bus.consumerLag(id, [name]);
+      const old = messages('old', 6);
+      await bus.publish(name, old);
+      const first = collector();
+      const sub = await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: first.handle });
+      await waitFor('the first 6', deliveryMs, () => first.got.length >= 6);
+      const caughtUp = await eventually('lag 0 after the first 6', deliveryMs, lag, (rows) => totalLag(rows) === 0);
+      assert.equal(caughtUp.length, 3);
+      for (const row of caughtUp) {
+        // A partition the group never received anything on has nothing to commit.
+        if (row.endOffset !== '0') assert.equal(row.committedOffset, row.endOffset, `partition ${row.partition} committed`);
+      }
+      await sub.stop();
+
+      const fresh = messages('new', 4);
+      await bus.publish(name, fresh);
+      const behind = await lag();
+      const oldCounts = perPartition(old, 3);
+      const newCounts = perPartition(fresh, 3);
+      assert.deepEqual(
+        behind.map((row) => [row.partition, row.endOffset, row.lag]),
+        newCounts.map((n, partition) => [partition, String(oldCounts[partition]! + n), n]),
+      );
+      assert.equal(totalLag(behind), 4);
+
+      const second = collector();
+      await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: second.handle });
+      await waitFor('the 4 newer', deliveryMs, () => second.got.length >= 4);
+      await eventually('lag 0 after the 4 newer', deliveryMs, lag, (rows) => totalLag(rows) === 0);
+    });
+
     it('close() stops subscriptions and refuses later use', STEP, async (t) => {
       const made = await makeBus();
       if ('skip' in made) return t.skip(made.skip);
@@ -295,6 +368,7 @@ export function busContractSuite(
       await bus.close();
       await assert.rejects(bus.publish(name, messages('x', 1)));
       await assert.rejects(async () => bus.subscribe({ groupId: group(), topics: [name], handle: c.handle }));
+      await assert.rejects(bus.consumerLag(group(), [name]));
     });
   });
 }

@@ -33,6 +33,7 @@ function stackConfig(overrides: Partial<Config> = {}): Config {
       pollIntervalMs: 0,
       warmupRuns: 1,
       logLevel: 'silent',
+      monitor: false,
       topicPrefix: `t${randomUUID().slice(0, 8)}.`,
       publishLingerMs: 5,
       ...overrides,

@@ -30,6 +30,7 @@ describe('POST /v2/models/{m}/labels', () => {
         pollIntervalMs: 0,
         warmupRuns: 1,
         logLevel: 'silent',
+        monitor: false,
         publishLingerMs: 1,
       },
     );

@@ -20,8 +20,8 @@ interface RunningStack {
 async function startStack(): Promise<RunningStack> {
   const repo = tempRepo(['iris-onnx']);
   const spoolDir = mkdtempSync(join(tmpdir(), 'dg-obs-spool-'));
-  const config = loadConfig({}, { modelRepo: repo, spoolDir, port: 0, host: '127.0.0.1', pollIntervalMs: 0, warmupRuns: 1, logLevel: 'silent' });
-  const dg = await startDriftgate(config, silentLogger);
+  const config = loadConfig({}, { modelRepo: repo, spoolDir, port: 0, host: '127.0.0.1', pollIntervalMs: 0, warmupRuns: 1, logLevel: 'silent', monitorStore: join(spoolDir, 'monitor.db') });
+  const dg = await startDriftgate(config, silentLogger, { monitorPort: null });
   return {
     url: `http://127.0.0.1:${dg.port}`,
     close: async () => {

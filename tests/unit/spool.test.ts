@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { EventPublisher } from '../../src/core/bus/publisher.js';
 import { DiskSpool } from '../../src/core/bus/spool.js';
 import type { SpoolDropReason, SpoolRecord } from '../../src/core/bus/spool.js';
-import type { EventBus, OutgoingMessage, Subscription } from '../../src/core/bus/types.js';
+import type { EventBus, OutgoingMessage, PartitionLag, Subscription } from '../../src/core/bus/types.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -167,6 +167,9 @@ class SwitchableBus implements EventBus {
     for (const message of messages) this.accepted.push({ topic, message });
   }
   async subscribe(): Promise<Subscription> {
+    throw new Error('not used');
+  }
+  async consumerLag(): Promise<PartitionLag[]> {
     throw new Error('not used');
   }
   async close(): Promise<void> {}

@@ -5,12 +5,13 @@
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../errors.js';
-import { REDELIVERY_DEFAULTS, partitionForKey, redeliveryDelay } from './types.js';
+import { REDELIVERY_DEFAULTS, partitionForKey, partitionLag, redeliveryDelay } from './types.js';
 import type {
   BusMessage,
   DeliveryFailure,
   EventBus,
   OutgoingMessage,
+  PartitionLag,
   RedeliveryOptions,
   SubscribeOptions,
   Subscription,
@@ -170,6 +171,25 @@ export class EmbeddedBus implements EventBus {
     for (const m of group.members) m.wake();
     member.start();
     return { stop: () => this.leave(member) };
+  }
+
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    this.assertOpen();
+    const group = this.groups.get(groupId);
+    const rows: PartitionLag[] = [];
+    for (const topic of new Set(topics)) {
+      this.topics.get(topic)?.forEach((log, partition) => {
+        const committed = group?.cursors.get(cursorKey(topic, partition))?.committed;
+        rows.push(
+          partitionLag(topic, partition, {
+            startOffset: String(log.earliest),
+            endOffset: String(log.latest),
+            committedOffset: committed === undefined ? null : String(committed),
+          }),
+        );
+      });
+    }
+    return rows;
   }
 
   async close(): Promise<void> {

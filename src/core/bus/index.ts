@@ -10,6 +10,7 @@ export type {
   DeliveryFailure,
   EventBus,
   OutgoingMessage,
+  PartitionLag,
   RedeliveryOptions,
   SubscribeOptions,
   Subscription,

@@ -7,8 +7,17 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntr
 import { describeError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import { REDELIVERY_DEFAULTS, redeliveryDelay } from './types.js';
-import type { BusMessage, EventBus, OutgoingMessage, RedeliveryOptions, SubscribeOptions, Subscription, TopicSpec } from './types.js';
+import { REDELIVERY_DEFAULTS, partitionLag, redeliveryDelay } from './types.js';
+import type {
+  BusMessage,
+  EventBus,
+  OutgoingMessage,
+  PartitionLag,
+  RedeliveryOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from './types.js';
 
 export interface KafkaBusOptions extends RedeliveryOptions {
   /** `host:port` of one or more brokers (config `KAFKA_BROKERS`). */
@@ -211,6 +220,35 @@ export class KafkaBus implements EventBus {
         await subscription.stop();
       },
     };
+  }
+
+  /**
+   * Through the admin client, so it reads offsets without joining the group. The topic list
+   * comes first: offset requests for a topic that does not exist fail, after kafkajs' retries.
+   */
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    this.assertOpen();
+    const admin = await this.connectedAdmin();
+    const existing = new Set(await admin.listTopics());
+    const present = [...new Set(topics)].filter((t) => existing.has(t));
+    if (present.length === 0) return [];
+    const [ends, commits] = await Promise.all([
+      Promise.all(present.map((topic) => admin.fetchTopicOffsets(topic))),
+      // Never resolveOffsets: it would write offsets for the group.
+      admin.fetchOffsets({ groupId, topics: present }),
+    ]);
+    const rows: PartitionLag[] = [];
+    present.forEach((topic, i) => {
+      const committed = new Map(commits.find((c) => c.topic === topic)?.partitions.map((p) => [p.partition, p.offset]));
+      const partitions = [...ends[i]!].sort((a, b) => a.partition - b.partition);
+      for (const { partition, low, high } of partitions) {
+        const offset = committed.get(partition);
+        // kafkajs reports "no commit" as -1.
+        const committedOffset = offset === undefined || BigInt(offset) < 0n ? null : offset;
+        rows.push(partitionLag(topic, partition, { startOffset: low, endOffset: high, committedOffset }));
+      }
+    });
+    return rows;
   }
 
   async close(): Promise<void> {

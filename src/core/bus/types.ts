@@ -55,6 +55,25 @@ export interface TopicSpec {
   replicationFactor: number;
 }
 
+/**
+ * How far one consumer group is behind on one partition. Offsets are decimal strings like
+ * BusMessage.offset; `lag` is a number because a backlog never nears 2^53 messages.
+ */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** next offset to be written */
+  endOffset: string;
+  /** the group's committed offset, or null when it has none */
+  committedOffset: string | null;
+  /**
+   * messages not yet committed by the group: end − committed (end − start, the whole retained
+   * log, when nothing is committed). Like Kafka's own tools, a commit older than the retained log
+   * still counts from the commit; never negative.
+   */
+  lag: number;
+}
+
 export interface EventBus {
   readonly kind: 'kafka' | 'embedded';
   /** Creates missing topics; topics that exist already are left as they are. */
@@ -62,6 +81,13 @@ export interface EventBus {
   /** Resolves when the messages are durably accepted (acks=all for Kafka). Same key, same partition. */
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
   subscribe(opts: SubscribeOptions): Promise<Subscription>;
+  /**
+   * The group's lag on every partition of `topics`, by topic in the order given, then by partition.
+   * Reads offsets only: it neither joins the group nor moves its commits, so it works while the
+   * group's members run and for a group that never consumed. Topics that do not exist give no
+   * rows. Rejects when the offsets cannot be read (a broker that is down).
+   */
+  consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]>;
   /** Stops every subscription, then releases the adapter's connections. */
   close(): Promise<void>;
 }
@@ -79,6 +105,26 @@ export interface RedeliveryOptions {
 }
 
 export const REDELIVERY_DEFAULTS = { maxAttempts: 5, retryBackoffMs: 200, maxRetryBackoffMs: 5000 } as const;
+
+/**
+ * One partition's lag row from its retained log (`startOffset` up to `endOffset`, exclusive) and
+ * the group's commit there, if any. Both adapters build their rows with it, so they count alike.
+ */
+export function partitionLag(
+  topic: string,
+  partition: number,
+  offsets: { startOffset: string; endOffset: string; committedOffset: string | null },
+): PartitionLag {
+  const from = BigInt(offsets.committedOffset ?? offsets.startOffset);
+  const behind = BigInt(offsets.endOffset) - from;
+  return {
+    topic,
+    partition,
+    endOffset: offsets.endOffset,
+    committedOffset: offsets.committedOffset,
+    lag: behind > 0n ? Number(behind) : 0,
+  };
+}
 
 /** The wait before redelivery number `failures` (1-based). */
 export function redeliveryDelay(failures: number, base: number, max: number): number {

@@ -1,0 +1,41 @@
+// `driftgate monitor`: the drift monitor as its own process, a member of a Kafka consumer group, so
+// monitors scale by partition independently of the gateways. It reads manifests from the same model
+// repository the gateways serve.
+import { ConfigError, createEventBus, describeError, eventTopicSpecs } from '../core/index.js';
+import type { Config, Logger } from '../core/index.js';
+import { startMonitor } from '../monitor/index.js';
+import { ModelRepository } from '../serve/index.js';
+import { busConfig } from './stack.js';
+
+export async function monitorCommand(config: Config, logger: Logger): Promise<void> {
+  if (config.kafkaBrokers.length === 0) {
+    throw new ConfigError([
+      'KAFKA_BROKERS: `driftgate monitor` reads the event streams from Kafka; set KAFKA_BROKERS (the embedded bus lives inside `driftgate serve`, which runs its own monitor)',
+    ]);
+  }
+  const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
+  try {
+    await bus.ensureTopics(eventTopicSpecs(busConfig(config)));
+  } catch (err) {
+    // The consumer retries on its own; topics may also be created by the gateways.
+    logger.warn('could not create the event topics', { error: describeError(err) });
+  }
+  const running = await startMonitor({ config, bus, manifests: new ModelRepository(config.modelRepo), logger: logger.child({ component: 'monitor' }) });
+  logger.info('monitor running', { port: running.port, group: config.monitorGroup, brokers: config.kafkaBrokers, store: config.monitorStore });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    running
+      .close()
+      .then(() => bus.close())
+      .then(() => process.exit(0))
+      .catch((err) => {
+        logger.error('shutdown failed', { error: describeError(err) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,15 @@
+// The monitoring context: joins predictions with labels, computes drift and live performance per
+// served version, applies the drift policy and publishes its decisions.
+export { DriftMonitor } from './monitor.js';
+export type { DriftMonitorOptions, VersionSummary } from './monitor.js';
+export { startMonitor, loadPolicy, monitorApp } from './service.js';
+export type { MonitorDeps, RunningMonitor } from './service.js';
+export { MonitorStore } from './store.js';
+export type { JoinedExample, MonitorStoreOptions, DecisionRecord } from './store.js';
+export { ModelCatalog } from './catalog.js';
+export type { ManifestSource } from './catalog.js';
+export { createMonitorMetrics } from './metrics.js';
+export type { MonitorMetrics } from './metrics.js';
+export { driftPolicySchema, monitorPolicySchema, parsePolicyDocument, policyFor } from './policy.js';
+export type { DriftPolicy, MonitorPolicy, Decision } from './policy.js';
+export { PREDICTION_COLUMN, LABEL_COLUMN } from './model-state.js';

@@ -1,0 +1,459 @@
+// The drift monitor: consumes predictions and labels, joins them by id, feeds the drift windows and the
+// rolling performance of each served version, asks the policy what to do, and publishes its decisions
+// on the model-events topic. One batch of events is applied in one store transaction (events, state
+// snapshots and the decisions' outbox together), and the bus commits the batch only afterwards: at
+// least once end to end, and idempotent on replay because the store ignores ids it already has.
+import type { Registry } from 'prom-client';
+import { consumeEvents, describeError, silentLogger, toModelEventMessage } from '../core/index.js';
+import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, PredictionEvent, Subscription } from '../core/index.js';
+import type { ModelCatalog } from './catalog.js';
+import { evaluateLabels, evaluateWindow } from './drift.js';
+import type { ColumnDrift, DriftReport } from './drift.js';
+import { createMonitorMetrics } from './metrics.js';
+import type { MonitorMetrics } from './metrics.js';
+import { LABEL_COLUMN, PREDICTION_COLUMN, VersionState } from './model-state.js';
+import { expectedMetric, performanceDrop } from './performance.js';
+import { onPerformance, onWindow, policyFor } from './policy.js';
+import type { Decision, MonitorPolicy } from './policy.js';
+import type { MonitorStore, StoredPrediction } from './store.js';
+import { checkLabel, checkPrediction, normaliseLabel, predictedValue } from './validate.js';
+
+export interface DriftMonitorOptions {
+  bus: EventBus;
+  topics: EventTopics;
+  store: MonitorStore;
+  catalog: ModelCatalog;
+  policy: MonitorPolicy;
+  registry: Registry;
+  logger?: Logger;
+  /** Consumer group; monitors in one group share the partitions. @defaultValue 'driftgate-monitor' */
+  groupId?: string;
+  /** How long a prediction waits for its label (and a label for its prediction), in event-time ms. @defaultValue 7 days */
+  joinTtlMs?: number;
+  /** Entries of each kind that may wait to be joined; beyond it the oldest are dropped and counted. @defaultValue 1,000,000 */
+  maxPending?: number;
+  /** Joined labels between two performance verdicts. @defaultValue 50 */
+  performanceEvery?: number;
+  /** How often consumer lag is read from the bus, in ms; 0 = never. @defaultValue 10000 */
+  lagIntervalMs?: number;
+  /** `ce_source` of the decisions the monitor publishes. @defaultValue '/driftgate/monitor' */
+  source?: string;
+}
+
+/** What one version looks like to an operator (GET /monitor/models). */
+export interface VersionSummary {
+  model: string;
+  version: number;
+  reference: 'manifest' | 'live' | 'collecting';
+  lastWindow: DriftReport | undefined;
+  lastLabelDrift: ColumnDrift | undefined;
+  performance: ReturnType<VersionState['performance']['current']>;
+  expected: number | undefined;
+  drop: number | undefined;
+  policy: VersionState['policyState'];
+}
+
+export class DriftMonitor {
+  readonly metrics: MonitorMetrics;
+  private readonly logger: Logger;
+  private readonly versions = new Map<string, VersionState>();
+  private readonly lastReports = new Map<string, { window?: DriftReport; label?: ColumnDrift }>();
+  /** Newest version seen per model, so a new version inherits the previous one's cooldown. */
+  private readonly newestVersion = new Map<string, number>();
+  private readonly coverage = new Map<string, { joined: number; expired: number }>();
+  private subscription: Subscription | undefined;
+  private watermark: number;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private outboxBusy = false;
+  private readonly joinTtlMs: number;
+  private readonly maxPending: number;
+  private readonly performanceEvery: number;
+
+  constructor(private readonly opts: DriftMonitorOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.metrics = createMonitorMetrics(opts.registry);
+    this.joinTtlMs = opts.joinTtlMs ?? 7 * 24 * 3600 * 1000;
+    this.maxPending = opts.maxPending ?? 1_000_000;
+    this.performanceEvery = opts.performanceEvery ?? 50;
+    this.watermark = opts.store.getState<number>('watermark') ?? 0;
+    const pending = opts.store.pendingCounts();
+    this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
+    this.metrics.pending.set({ kind: 'label' }, pending.labels);
+  }
+
+  get groupId(): string {
+    return this.opts.groupId ?? 'driftgate-monitor';
+  }
+
+  /** Subscribes to the prediction and label topics and publishes any decisions left from before. */
+  async start(): Promise<void> {
+    const { bus, topics, catalog } = this.opts;
+    this.subscription = await consumeEvents({
+      bus,
+      groupId: this.groupId,
+      topics,
+      registry: this.opts.registry,
+      logger: this.logger,
+      fromBeginning: true,
+      checks: {
+        prepare: async (batch) => {
+          await catalog.ensure(batch.predictions.map((p) => [p.model, p.version] as const));
+          await catalog.ensureModels(batch.labels.map((l) => l.model));
+        },
+        prediction: (event) => checkPrediction(catalog, event),
+        label: (event) => checkLabel(catalog, event),
+      },
+      handlers: { batch: (batch) => this.apply(batch) },
+    });
+    void this.flushOutbox();
+    const lagEvery = this.opts.lagIntervalMs ?? 10_000;
+    if (lagEvery > 0) {
+      this.lagTimer = setInterval(() => void this.readLag(), lagEvery);
+      this.lagTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.lagTimer);
+    await this.subscription?.stop();
+    this.subscription = undefined;
+  }
+
+  /**
+   * Applies one batch: the join, the windows, the policy, durably, then publishes the decisions.
+   * Public so the benchmark and tests can drive the monitor without a bus.
+   */
+  async apply(batch: EventBatch): Promise<void> {
+    const timer = this.metrics.batchDuration.startTimer();
+    const decisions: { state: VersionState; decision: Decision }[] = [];
+    try {
+      this.opts.store.transaction(() => this.applyInTransaction(batch, decisions));
+    } catch (err) {
+      // The store rolled back; in-memory state may be ahead of it, so rebuild it from the store.
+      this.versions.clear();
+      this.newestVersion.clear();
+      this.watermark = this.opts.store.getState<number>('watermark') ?? 0;
+      throw err;
+    } finally {
+      timer();
+    }
+    for (const { state, decision } of decisions) this.reportDecision(state, decision);
+    const pending = this.opts.store.pendingCounts();
+    this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
+    this.metrics.pending.set({ kind: 'label' }, pending.labels);
+    if (this.watermark > 0) this.metrics.eventTimeLag.set(Math.max(0, (Date.now() - this.watermark) / 1000));
+    if (decisions.length > 0) await this.flushOutbox();
+  }
+
+  private applyInTransaction(batch: EventBatch, decisions: { state: VersionState; decision: Decision }[]): void {
+    const { store } = this.opts;
+    const touched = new Set<VersionState>();
+    for (const event of batch.predictions) this.applyPrediction(event, touched, decisions);
+    for (const event of batch.labels) this.applyLabel(event, touched, decisions);
+
+    for (const e of store.expire(this.watermark, this.joinTtlMs, this.maxPending)) {
+      this.metrics.expired.inc({ model: e.model, kind: e.kind, reason: e.reason }, e.count);
+      if (e.kind === 'prediction') this.countCoverage(e.model, 0, e.count);
+    }
+    const models = new Set<string>();
+    for (const state of touched) {
+      store.putState(stateKey(state.manifest.name, state.manifest.version), state.snapshot());
+      models.add(state.manifest.name);
+    }
+    for (const model of models) store.trimLabeled(model);
+    for (const { state, decision } of decisions) this.recordDecision(state, decision);
+    store.putState('watermark', this.watermark);
+  }
+
+  private applyPrediction(event: PredictionEvent, touched: Set<VersionState>, decisions: { state: VersionState; decision: Decision }[]): void {
+    const ts = Date.parse(event.ts);
+    this.watermark = Math.max(this.watermark, ts);
+    const stored: StoredPrediction = {
+      id: event.id,
+      model: event.model,
+      version: event.version,
+      ts,
+      features: JSON.stringify(event.features),
+      output: JSON.stringify(event.output),
+    };
+    const result = this.opts.store.addPrediction(stored);
+    if (result.status === 'duplicate') {
+      this.metrics.duplicates.inc({ kind: 'prediction' });
+      return;
+    }
+    const state = this.versionState(event.model, event.version);
+    if (!state) return;
+    touched.add(state);
+    const row: Record<string, number | string | null | undefined> = { ...(event.features as Record<string, number | string | null>) };
+    row[PREDICTION_COLUMN] = predictedValue(event);
+    if (!state.collectReference(row)) {
+      state.window.add(row, ts);
+      while (state.window.ready(ts)) this.evaluateDataWindow(state, decisions);
+    }
+    if (result.status === 'joined') {
+      this.applyJoin(state, predictedValue(event), JSON.parse(result.label) as string | number, ts, result.labeledTs, touched, decisions);
+    }
+  }
+
+  private applyLabel(event: LabelEvent, touched: Set<VersionState>, decisions: { state: VersionState; decision: Decision }[]): void {
+    const ts = Date.parse(event.ts);
+    this.watermark = Math.max(this.watermark, ts);
+    const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts });
+    if (result.status === 'duplicate') {
+      this.metrics.duplicates.inc({ kind: 'label' });
+      return;
+    }
+    if (result.status !== 'joined') return;
+    const p = result.prediction;
+    const state = this.versionState(p.model, p.version);
+    if (!state) return;
+    touched.add(state);
+    const output = JSON.parse(p.output) as PredictionEvent['output'];
+    this.applyJoin(state, predictedValue({ output }), event.label, p.ts, ts, touched, decisions);
+  }
+
+  private applyJoin(
+    state: VersionState,
+    predicted: string | number,
+    label: string | number,
+    predictionTs: number,
+    labelTs: number,
+    touched: Set<VersionState>,
+    decisions: { state: VersionState; decision: Decision }[],
+  ): void {
+    touched.add(state);
+    const model = state.manifest.name;
+    const actual = normaliseLabel(state.manifest, label);
+    state.performance.add(predicted, actual);
+    state.joined += 1;
+    this.metrics.labelsJoined.inc({ model });
+    this.metrics.labelLag.observe({ model }, Math.max(0, labelTs - predictionTs) / 1000);
+    this.countCoverage(model, 1, 0);
+
+    state.labelWindow.add({ [LABEL_COLUMN]: actual }, labelTs);
+    while (state.labelWindow.ready(labelTs)) this.evaluateLabelWindow(state);
+
+    if (state.joined % this.performanceEvery === 0) this.judgePerformance(state, labelTs, decisions);
+  }
+
+  private evaluateDataWindow(state: VersionState, decisions: { state: VersionState; decision: Decision }[]): void {
+    const contents = state.window.take();
+    const references = state.references;
+    if (!references) return;
+    const policy = state.policy;
+    const report = evaluateWindow({
+      contents,
+      references,
+      features: state.featureNames,
+      overrides: policy.tests,
+      thresholds: policy.thresholds,
+      datasetDriftShare: policy.datasetDriftShare,
+      bonferroni: policy.bonferroni,
+    });
+    const { name: model, version } = state.manifest;
+    const labels = { model, version: String(version) };
+    for (const c of report.columns) {
+      this.metrics.driftScore.set({ ...labels, feature: c.column, test: c.test }, finiteOr(c.score, 1e9));
+      if (c.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: c.column, test: c.test }, c.pValue);
+      this.metrics.featureDrifted.set({ ...labels, feature: c.column }, c.drifted ? 1 : 0);
+    }
+    this.metrics.driftShare.set(labels, report.share);
+    this.metrics.driftDetected.set(labels, report.datasetDrift ? 1 : 0);
+    this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' });
+    this.rememberReport(state).window = report;
+    this.logger.debug('window evaluated', { model, version, window: report.windowIndex, share: report.share, drift: report.datasetDrift });
+
+    const verdict = {
+      windowIndex: report.windowIndex,
+      endTime: report.endTime,
+      datasetDrift: report.datasetDrift,
+      share: report.share,
+      samples: report.samples,
+      drifted: report.features
+        .filter((f) => f.drifted)
+        .map((f) => (f.pValue === undefined ? { feature: f.column, test: f.test, score: f.score } : { feature: f.column, test: f.test, score: f.score, pValue: f.pValue })),
+    };
+    const result = onWindow(policy, state.policyState, verdict);
+    state.policyState = result.state;
+    const prediction = report.prediction;
+    for (const decision of result.decisions) {
+      if (prediction && decision.type === 'drift.detected') decision.evidence['prediction'] = columnEvidence(prediction);
+      const label = this.lastReports.get(stateKey(model, version))?.label;
+      if (label && decision.type === 'drift.detected') decision.evidence['label'] = columnEvidence(label);
+      decisions.push({ state, decision });
+    }
+  }
+
+  private evaluateLabelWindow(state: VersionState): void {
+    const contents = state.labelWindow.take();
+    const reference = state.labelReference;
+    if (!reference) return;
+    const drift = evaluateLabels(reference, contents, LABEL_COLUMN, state.policy.thresholds);
+    if (!drift) return;
+    const { name: model, version } = state.manifest;
+    const labels = { model, version: String(version) };
+    this.metrics.driftScore.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, finiteOr(drift.score, 1e9));
+    if (drift.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, drift.pValue);
+    this.metrics.featureDrifted.set({ ...labels, feature: LABEL_COLUMN }, drift.drifted ? 1 : 0);
+    this.metrics.windows.inc({ ...labels, kind: 'label', result: drift.drifted ? 'drift' : 'no_drift' });
+    this.rememberReport(state).label = drift;
+  }
+
+  private judgePerformance(state: VersionState, time: number, decisions: { state: VersionState; decision: Decision }[]): void {
+    const current = state.performance.current();
+    const { name: model, version } = state.manifest;
+    const labels = { model, version: String(version) };
+    if (current.task === 'classification') {
+      this.metrics.accuracy.set(labels, current.accuracy);
+      this.metrics.f1.set(labels, current.macroF1);
+    } else {
+      this.metrics.mae.set(labels, current.mae);
+      this.metrics.rmse.set(labels, current.rmse);
+    }
+    this.metrics.performanceLabels.set(labels, current.count);
+    const metric = state.metric;
+    const live = liveMetric(current, metric);
+    if (live === undefined) return;
+    const expected = expectedMetric(state.manifest.metrics, metric);
+    const drop = expected === undefined ? undefined : performanceDrop(metric, expected, live);
+    if (drop !== undefined) this.metrics.performanceDrop.set({ ...labels, metric }, drop);
+    const result = onPerformance(state.policy, state.policyState, { time, metric, live, expected, drop, labels: current.count });
+    state.policyState = result.state;
+    for (const decision of result.decisions) decisions.push({ state, decision });
+  }
+
+  /** Durable part of a decision: history row and, for bus event types, an outbox entry. */
+  private recordDecision(state: VersionState, decision: Decision): void {
+    const { name: model, version } = state.manifest;
+    const details = { ...decision.evidence, ...('reason' in decision ? { reason: decision.reason } : {}), ...('kind' in decision ? { kind: decision.kind } : {}) };
+    this.opts.store.addDecision(model, version, decision.type, decision.time, details);
+    if (decision.type === 'drift.cleared') return;
+    const message = toModelEventMessage(
+      { type: decision.type, model, version, ts: new Date(decision.time).toISOString(), details },
+      this.opts.source ?? '/driftgate/monitor',
+    );
+    this.opts.store.addOutbox(this.opts.topics.modelEvents, message.key, JSON.stringify(message));
+  }
+
+  /** Logs and metrics of a decision, once its transaction has committed. */
+  private reportDecision(state: VersionState, decision: Decision): void {
+    const { name: model, version } = state.manifest;
+    const reason = 'reason' in decision ? decision.reason : decision.kind;
+    this.metrics.decisions.inc({ model, type: decision.type, reason });
+    this.metrics.lastDecision.set({ model, type: decision.type }, decision.time / 1000);
+    this.logger.info('monitor decision', { model, version, type: decision.type, reason, evidence: decision.evidence });
+  }
+
+  /** Publishes decisions left in the outbox; on failure they stay and are retried with the next batch. */
+  async flushOutbox(): Promise<void> {
+    if (this.outboxBusy) return;
+    this.outboxBusy = true;
+    try {
+      const { store, bus, topics } = this.opts;
+      for (;;) {
+        const entries = store.outbox(500);
+        if (entries.length === 0) return;
+        const messages = entries.map((e) => JSON.parse(e.value) as { key: string; value: string; headers?: Record<string, string> });
+        await bus.publish(topics.modelEvents, messages);
+        store.removeOutbox(entries[entries.length - 1]!.seq);
+      }
+    } catch (err) {
+      this.logger.warn('could not publish monitor decisions; they stay in the outbox', { error: describeError(err) });
+    } finally {
+      this.outboxBusy = false;
+    }
+  }
+
+  private async readLag(): Promise<void> {
+    const { bus, topics } = this.opts;
+    try {
+      const rows = await bus.consumerLag(this.groupId, [topics.predictions, topics.labels]);
+      const byTopic = new Map<string, number>([
+        [topics.predictions, 0],
+        [topics.labels, 0],
+      ]);
+      for (const r of rows) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + r.lag);
+      for (const [topic, lag] of byTopic) this.metrics.consumerLag.set({ topic }, lag);
+    } catch (err) {
+      this.logger.debug('could not read consumer lag', { error: describeError(err) });
+    }
+  }
+
+  private versionState(model: string, version: number): VersionState | undefined {
+    const key = stateKey(model, version);
+    const known = this.versions.get(key);
+    if (known) return known;
+    const manifest = this.opts.catalog.get(model, version);
+    if (!manifest) return undefined;
+    const policy = policyFor(this.opts.policy, model);
+    const snapshot = this.opts.store.getState<ConstructorParameters<typeof VersionState>[2]>(key);
+    let previous: VersionState | undefined;
+    const newest = this.newestVersion.get(model);
+    if (!snapshot && newest !== undefined && newest !== version) previous = this.versions.get(stateKey(model, newest));
+    const state = new VersionState(manifest, policy, snapshot, previous?.policyState);
+    this.versions.set(key, state);
+    if (newest === undefined || version > newest) this.newestVersion.set(model, version);
+    return state;
+  }
+
+  private rememberReport(state: VersionState): { window?: DriftReport; label?: ColumnDrift } {
+    const key = stateKey(state.manifest.name, state.manifest.version);
+    let entry = this.lastReports.get(key);
+    if (!entry) this.lastReports.set(key, (entry = {}));
+    return entry;
+  }
+
+  private countCoverage(model: string, joined: number, expired: number): void {
+    let c = this.coverage.get(model);
+    if (!c) this.coverage.set(model, (c = { joined: 0, expired: 0 }));
+    c.joined += joined;
+    c.expired += expired;
+    this.metrics.labelCoverage.set({ model }, c.joined / Math.max(1, c.joined + c.expired));
+  }
+
+  /** Per-version summaries for the status endpoint. */
+  summaries(): VersionSummary[] {
+    return [...this.versions.values()].map((state) => {
+      const { name: model, version } = state.manifest;
+      const current = state.performance.current();
+      const expected = expectedMetric(state.manifest.metrics, state.metric);
+      const live = liveMetric(current, state.metric);
+      const reports = this.lastReports.get(stateKey(model, version));
+      return {
+        model,
+        version,
+        reference: state.liveReference ? 'collecting' : state.manifest.reference ? 'manifest' : 'live',
+        lastWindow: reports?.window,
+        lastLabelDrift: reports?.label,
+        performance: current,
+        expected,
+        drop: expected === undefined || live === undefined ? undefined : performanceDrop(state.metric, expected, live),
+        policy: state.policyState,
+      };
+    });
+  }
+
+  /** Decision history from the store. */
+  decisions(model?: string, limit?: number) {
+    return this.opts.store.decisions(model, limit);
+  }
+}
+
+function stateKey(model: string, version: number): string {
+  return `version:${model}:${version}`;
+}
+
+function liveMetric(current: ReturnType<VersionState['performance']['current']>, metric: string): number | undefined {
+  if (current.count === 0) return undefined;
+  if (current.task === 'classification') return metric === 'accuracy' ? current.accuracy : metric === 'f1' ? current.macroF1 : undefined;
+  return metric === 'mae' ? current.mae : metric === 'rmse' ? current.rmse : undefined;
+}
+
+function columnEvidence(c: ColumnDrift): Record<string, unknown> {
+  return { test: c.test, score: finiteOr(c.score, null), pValue: c.pValue, drifted: c.drifted };
+}
+
+/** JSON and Prometheus both dislike Infinity (an unseen category gives a chi-squared of Infinity). */
+function finiteOr<T>(x: number, fallback: T): number | T {
+  return Number.isFinite(x) ? x : fallback;
+}

@@ -1,0 +1,136 @@
+// Starting the monitor: its store, the manifest catalog, the policy, the consumer, and a small HTTP
+// server with its metrics and status. The same function serves `driftgate monitor` (its own process
+// on Kafka) and `driftgate serve` (in the gateway's process, on the embedded bus, sharing its registry).
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Registry } from 'prom-client';
+import { ConfigError, describeError, topicNames } from '../core/index.js';
+import type { Config, EventBus, Logger } from '../core/index.js';
+import { ModelCatalog } from './catalog.js';
+import type { ManifestSource } from './catalog.js';
+import { DriftMonitor } from './monitor.js';
+import { monitorPolicySchema, parsePolicyDocument } from './policy.js';
+import type { MonitorPolicy } from './policy.js';
+import { MonitorStore } from './store.js';
+
+export interface MonitorDeps {
+  config: Config;
+  bus: EventBus;
+  /** Where manifests come from: the model repository the gateways serve. */
+  manifests: ManifestSource;
+  logger: Logger;
+  /** Metrics go here; a fresh registry when unset. */
+  registry?: Registry;
+  /** Port of the HTTP endpoints; `config.monitorPort` when unset; null = no server. */
+  port?: number | null;
+}
+
+export interface RunningMonitor {
+  monitor: DriftMonitor;
+  store: MonitorStore;
+  registry: Registry;
+  /** Bound port of the HTTP endpoints, when they run. */
+  port: number | undefined;
+  close(): Promise<void>;
+}
+
+/** Reads `DRIFTGATE_MONITOR_POLICY`: inline JSON, or the path of a JSON file. */
+export function loadPolicy(raw: string | undefined): MonitorPolicy {
+  if (raw === undefined) return monitorPolicySchema.parse({});
+  const text = raw.trim().startsWith('{') ? raw : readPolicyFile(raw);
+  try {
+    return parsePolicyDocument(text);
+  } catch (err) {
+    throw new ConfigError([`DRIFTGATE_MONITOR_POLICY: ${describeError(err)}`]);
+  }
+}
+
+function readPolicyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`DRIFTGATE_MONITOR_POLICY: cannot read ${path}: ${describeError(err)}`]);
+  }
+}
+
+export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
+  const { config, bus, logger } = deps;
+  const registry = deps.registry ?? new Registry();
+  const policy = loadPolicy(config.monitorPolicy);
+  const store = new MonitorStore({ path: config.monitorStore, labeledWindow: config.labeledWindow });
+  const catalog = new ModelCatalog(deps.manifests, logger.child({ component: 'catalog' }));
+  const monitor = new DriftMonitor({
+    bus,
+    topics: topicNames(config.topicPrefix),
+    store,
+    catalog,
+    policy,
+    registry,
+    logger,
+    groupId: config.monitorGroup,
+    joinTtlMs: config.joinTtlMs,
+    maxPending: config.joinMaxPending,
+  });
+  try {
+    await monitor.start();
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const wantedPort = deps.port === undefined ? config.monitorPort : deps.port;
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (wantedPort !== null) {
+    server = await listen(monitorApp(monitor, registry), wantedPort, config.host);
+    const address = server.address();
+    port = typeof address === 'object' && address ? address.port : wantedPort;
+  }
+  return {
+    monitor,
+    store,
+    registry,
+    port,
+    close: async () => {
+      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await monitor.stop();
+      store.close();
+    },
+  };
+}
+
+/** The monitor's HTTP endpoints: metrics, liveness, and what it currently thinks of each version. */
+export function monitorApp(monitor: DriftMonitor, registry: Registry): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ live: true });
+  });
+  app.get('/monitor/models', (_req, res) => {
+    res.json({ versions: monitor.summaries() });
+  });
+  app.get('/monitor/models/:model/decisions', (req, res) => {
+    const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
+    const limit = Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      res.status(400).json({ error: `limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}` });
+      return;
+    }
+    res.json({ decisions: monitor.decisions(req.params.model, limit) });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  return app;
+}
+
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+  });
+}
