@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MonitorStore } from '../../src/monitor/store.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dg-store-'));
+  dirs.push(dir);
+  return join(dir, 'monitor.db');
+}
+
+const prediction = (id: string, ts: number, model = 'iris') => ({
+  id,
+  model,
+  version: 1,
+  ts,
+  features: JSON.stringify({ x: ts }),
+  output: JSON.stringify({ label: 'a', probabilities: { a: 1 } }),
+});
+const label = (id: string, ts: number, value: string | number = 'a', model = 'iris') => ({ id, model, label: JSON.stringify(value), ts });
+
+describe('MonitorStore join', () => {
+  it('joins a label that arrives after its prediction', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'pending' });
+    const joined = store.addLabel(label('p1', 5000));
+    assert.equal(joined.status, 'joined');
+    assert.equal(joined.status === 'joined' && joined.prediction.ts, 1000);
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
+    const [example] = store.labeledExamples('iris');
+    assert.deepEqual(example?.features, { x: 1000 });
+    assert.equal(example?.label, 'a');
+    assert.equal(example?.labeledTs, 5000);
+    store.close();
+  });
+
+  it('keeps a label that arrives first and joins it when the prediction comes', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    assert.deepEqual(store.addLabel(label('p1', 900, 'b')), { status: 'early' });
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 1 });
+    const result = store.addPrediction(prediction('p1', 1000));
+    assert.equal(result.status, 'joined');
+    assert.equal(result.status === 'joined' && JSON.parse(result.label), 'b');
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
+    assert.equal(store.labeledCount('iris'), 1);
+    store.close();
+  });
+
+  it('ignores redelivered predictions and labels by id', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction(prediction('p1', 1000));
+    assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
+    store.addLabel(label('p1', 2000));
+    assert.deepEqual(store.addLabel(label('p1', 2000)), { status: 'duplicate' });
+    assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
+    store.addLabel(label('early', 2000));
+    assert.deepEqual(store.addLabel(label('early', 2000)), { status: 'duplicate' });
+    assert.equal(store.labeledCount('iris'), 1);
+    store.close();
+  });
+});
+
+describe('MonitorStore bounds', () => {
+  it('expires predictions and labels older than the TTL, per model', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction(prediction('old', 1000));
+    store.addPrediction(prediction('other', 1500, 'delivery'));
+    store.addPrediction(prediction('fresh', 9000));
+    store.addLabel(label('orphan', 1200));
+    const expired = store.expire(10_000, 5000, 100);
+    assert.deepEqual(
+      expired.sort((a, b) => a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind)),
+      [
+        { model: 'delivery', kind: 'prediction', reason: 'ttl', count: 1 },
+        { model: 'iris', kind: 'label', reason: 'ttl', count: 1 },
+        { model: 'iris', kind: 'prediction', reason: 'ttl', count: 1 },
+      ],
+    );
+    assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 0 });
+    // the expired prediction's label now waits as an early label (and expires in turn)
+    assert.deepEqual(store.addLabel(label('old', 10_001)), { status: 'early' });
+    store.close();
+  });
+
+  it('drops the oldest waiting entries beyond the pending bound', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    for (let i = 0; i < 10; i++) store.addPrediction(prediction(`p${i}`, 1000 + i));
+    const expired = store.expire(2000, 60_000, 6);
+    assert.deepEqual(expired, [{ model: 'iris', kind: 'prediction', reason: 'capacity', count: 4 }]);
+    assert.equal(store.pendingCounts().predictions, 6);
+    assert.deepEqual(store.addLabel(label('p0', 2000)), { status: 'early' }, 'p0 was among the oldest and is gone');
+    assert.equal(store.addLabel(label('p9', 2000)).status, 'joined');
+    store.close();
+  });
+
+  it('keeps only the newest joined examples of each model', () => {
+    const store = new MonitorStore({ path: ':memory:', labeledWindow: 5 });
+    for (let i = 0; i < 12; i++) {
+      store.addPrediction(prediction(`p${i}`, i));
+      store.addLabel(label(`p${i}`, 100 + i));
+    }
+    store.addPrediction(prediction('d0', 0, 'delivery'));
+    store.addLabel(label('d0', 1, 3.5, 'delivery'));
+    store.trimLabeled('iris');
+    assert.equal(store.labeledCount('iris'), 5);
+    assert.deepEqual(
+      store.labeledExamples('iris').map((e) => e.id),
+      ['p11', 'p10', 'p9', 'p8', 'p7'],
+    );
+    assert.equal(store.labeledCount('delivery'), 1);
+    assert.equal(store.labeledExamples('delivery')[0]?.label, 3.5);
+    store.close();
+  });
+});
+
+describe('MonitorStore durability', () => {
+  it('keeps everything across a reopen, and a failed transaction leaves nothing behind', () => {
+    const path = tempDb();
+    let store = new MonitorStore({ path });
+    store.transaction(() => {
+      store.addPrediction(prediction('p1', 1000));
+      store.addLabel(label('p1', 2000));
+      store.addPrediction(prediction('p2', 1100));
+      store.putState('watermark', 2000);
+      store.addOutbox('events', 'iris', '{"x":1}');
+      store.addDecision('iris', 1, 'drift.detected', 2000, { share: 0.75 });
+    });
+    assert.throws(() =>
+      store.transaction(() => {
+        store.addPrediction(prediction('p3', 1200));
+        throw new Error('crash in the middle');
+      }),
+    );
+    store.close();
+
+    store = new MonitorStore({ path });
+    assert.equal(store.getState<number>('watermark'), 2000);
+    assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 0 });
+    assert.deepEqual(store.addPrediction(prediction('p3', 1200)), { status: 'pending' }, 'p3 was rolled back');
+    assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
+    assert.equal(store.labeledCount('iris'), 1);
+    const outbox = store.outbox();
+    assert.equal(outbox.length, 1);
+    store.removeOutbox(outbox[0]!.seq);
+    assert.equal(store.outbox().length, 0);
+    assert.deepEqual(store.decisions('iris').map((d) => [d.type, d.details]), [['drift.detected', { share: 0.75 }]]);
+    // joins keep counting after a reopen: the newest example stays first
+    store.addLabel(label('p2', 3000));
+    assert.deepEqual(
+      store.labeledExamples('iris').map((e) => e.id),
+      ['p2', 'p1'],
+    );
+    store.close();
+  });
+
+  it('lists state keys by prefix', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.putState('version:iris:1', {});
+    store.putState('version:iris:2', {});
+    store.putState('watermark', 1);
+    assert.deepEqual(store.stateKeys('version:iris:'), ['version:iris:1', 'version:iris:2']);
+    store.close();
+  });
+});
