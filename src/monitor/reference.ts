@@ -44,7 +44,7 @@ export interface NumericReference {
 export interface CategoricalReference {
   kind: 'categorical';
   rows: number;
-  /** Categories in the profile's (sorted) order. */
+  /** Categories in the profile's key order. */
   categories: string[];
   /** Reference count of each category, aligned with `categories`. */
   counts: number[];

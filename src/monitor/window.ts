@@ -292,7 +292,7 @@ export class DriftWindow {
         }
       }
     }
-    window.fresh = Math.min(snap.fresh, window.rows);
+    window.fresh = window.rows > 0 ? snap.fresh : 0;
     window.freshStart = window.fresh > 0 ? (snap.freshStart ?? Number.NaN) : Number.NaN;
     return window;
   }

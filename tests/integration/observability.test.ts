@@ -36,7 +36,7 @@ import { requireTool } from '../helpers/tools.js';
 const root = resolve(import.meta.dirname, '../..');
 
 function metricNamesIn(text: string): Set<string> {
-  return new Set([...text.matchAll(/\b(driftgate_[a-z_]+)/g)].map((m) => m[1]!));
+  return new Set([...text.matchAll(/\b(driftgate_[a-z0-9_]+)/g)].map((m) => m[1]!));
 }
 
 /**
