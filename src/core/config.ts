@@ -99,6 +99,7 @@ export const configOptions = {
   ),
   joinTtlMs: option('DRIFTGATE_JOIN_TTL_MS', int(1000, 365 * 24 * 3600 * 1000).default(7 * 24 * 3600 * 1000), 'How long a prediction waits for its label (and a label for its prediction), in event-time ms; then it is dropped and counted.'),
   joinMaxPending: option('DRIFTGATE_JOIN_MAX_PENDING', int(1, 100_000_000).default(1_000_000), 'Predictions (and early labels) that may wait to be joined; beyond it the oldest are dropped and counted.'),
+  monitorLagIntervalMs: option('DRIFTGATE_MONITOR_LAG_INTERVAL_MS', int(0, 3_600_000).default(10_000), 'How often the monitor reads its consumer-group lag from the bus, in ms; 0 = never.'),
   labeledWindow: option('DRIFTGATE_LABELED_WINDOW', int(10, 10_000_000).default(10_000), 'Joined examples kept per model: the data a retrain learns from.'),
 };
 

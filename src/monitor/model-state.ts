@@ -2,6 +2,8 @@
 // the rolling performance and the policy state. All of it snapshots to JSON, so the store can keep it
 // beside the events it was built from and a restarted monitor continues exactly where it stopped.
 import type { Manifest } from '../core/index.js';
+import { testApplies } from './drift.js';
+import type { DriftTestName } from './drift.js';
 import { DriftWindow } from './window.js';
 import type { WindowSpec } from './window.js';
 import { RollingPerformance, defaultMetric } from './performance.js';
@@ -39,6 +41,10 @@ export class VersionState {
   liveReference: Record<string, (number | string)[]> | undefined;
   /** Joined labels seen by this version (drives when performance is judged). */
   joined = 0;
+  /** The policy's per-feature test overrides that fit this version's columns. */
+  readonly overrides: Record<string, DriftTestName> = {};
+  /** Overrides that name no column of this version, or a test that cannot judge its kind. */
+  readonly overrideProblems: string[] = [];
 
   constructor(
     readonly manifest: Manifest,
@@ -50,6 +56,12 @@ export class VersionState {
     const predictionKind = manifest.task === 'classification' ? 'categorical' : 'numeric';
     this.columns = [...manifest.features.map((f) => ({ name: f.name, kind: f.type })), { name: PREDICTION_COLUMN, kind: predictionKind }];
     const labelColumns: Column[] = [{ name: LABEL_COLUMN, kind: predictionKind }];
+    for (const [column, test] of Object.entries(policy.tests)) {
+      const kind = this.columns.find((c) => c.name === column)?.kind;
+      if (!kind) this.overrideProblems.push(`tests.${column}: "${manifest.name}" version ${manifest.version} has no column "${column}"`);
+      else if (!testApplies(test, kind)) this.overrideProblems.push(`tests.${column}: ${test} cannot judge the ${kind} column "${column}"`);
+      else this.overrides[column] = test;
+    }
     const spec = windowSpec(policy);
     const performanceOptions = { task: manifest.task, labels: manifest.labels ?? [], size: policy.performance.window };
     this.references = manifestReferences(manifest);

@@ -245,7 +245,7 @@ export class DriftMonitor {
       contents,
       references,
       features: state.featureNames,
-      overrides: policy.tests,
+      overrides: state.overrides,
       thresholds: policy.thresholds,
       datasetDriftShare: policy.datasetDriftShare,
       bonferroni: policy.bonferroni,
@@ -391,6 +391,7 @@ export class DriftMonitor {
     const newest = this.newestVersion.get(model);
     if (!snapshot && newest !== undefined && newest !== version) previous = this.versions.get(stateKey(model, newest));
     const state = new VersionState(manifest, policy, snapshot, previous?.policyState);
+    for (const problem of state.overrideProblems) this.logger.error('drift policy override ignored', { model, version, problem });
     this.versions.set(key, state);
     if (newest === undefined || version > newest) this.newestVersion.set(model, version);
     return state;

@@ -71,6 +71,7 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     groupId: config.monitorGroup,
     joinTtlMs: config.joinTtlMs,
     maxPending: config.joinMaxPending,
+    lagIntervalMs: config.monitorLagIntervalMs,
   });
   try {
     await monitor.start();

@@ -94,6 +94,7 @@ class MonitorProcess {
         DRIFTGATE_MONITOR_POLICY: JSON.stringify(this.policy),
         DRIFTGATE_HOST: '127.0.0.1',
         DRIFTGATE_LOG_LEVEL: 'warn',
+        DRIFTGATE_MONITOR_LAG_INTERVAL_MS: '200',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -244,6 +245,10 @@ describe('driftgate monitor on Kafka', () => {
     assert.ok(metricValue(metrics, 'driftgate_drift_score', { model, version: '1', feature: 'f0', test: 'ks' }) !== undefined);
     assert.ok((metricValue(metrics, 'driftgate_labels_joined_total', { model }) ?? 0) >= 3000);
     assert.ok((metricValue(metrics, 'driftgate_events_dead_lettered_total', { topic: topics.predictions }) ?? 0) >= 1);
+    await waitFor('consumer lag read back as 0', 30_000, async () => {
+      const text = await proc.get<string>('/metrics');
+      return [topics.predictions, topics.labels].every((topic) => metricValue(text, 'driftgate_monitor_consumer_lag', { topic }) === 0);
+    });
     assert.match(proc.stderr, /^$|level/, 'only log lines on stderr');
   });
 

@@ -1,0 +1,101 @@
+// The single-process default (`npm start`): gateway and monitor on the embedded bus. Predictions and
+// labels sent over HTTP reach the monitor, and the gateway's own /metrics shows live accuracy and
+// drift; the monitor's endpoints show its view of each version.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig, silentLogger } from '../../src/core/index.js';
+import { startDriftgate } from '../../src/cli/stack.js';
+import type { Driftgate } from '../../src/cli/stack.js';
+import { get, metricValue, post, tempRepo } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
+
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
+const IRIS = readFileSync(join(import.meta.dirname, '../../examples/iris.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => {
+    const cells = line.split(',');
+    return { row: Object.fromEntries(FEATURES.map((f, i) => [f, Number(cells[i])])), species: cells[4]! };
+  });
+
+describe('gateway with the embedded monitor', () => {
+  let dg: Driftgate;
+  let url: string;
+  let monitorUrl: string;
+  let repo: string;
+  let dir: string;
+
+  before(async () => {
+    repo = tempRepo(['iris-onnx']);
+    dir = mkdtempSync(join(tmpdir(), 'dg-embedded-monitor-'));
+    const policy = { default: { window: { size: 150, minSamples: 50 }, performance: { window: 150, minLabels: 100 } } };
+    const config = loadConfig(
+      {},
+      {
+        modelRepo: repo,
+        spoolDir: join(dir, 'spool'),
+        monitorStore: join(dir, 'monitor.db'),
+        monitorPolicy: JSON.stringify(policy),
+        port: 0,
+        host: '127.0.0.1',
+        pollIntervalMs: 0,
+        warmupRuns: 1,
+        logLevel: 'silent',
+        publishLingerMs: 1,
+      },
+    );
+    dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
+    url = `http://127.0.0.1:${dg.port}`;
+    monitorUrl = `http://127.0.0.1:${dg.monitor!.port}`;
+  });
+  after(async () => {
+    await dg?.close();
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function predict(rows: Record<string, number>[]): Promise<string[]> {
+    const res = await post(`${url}/v1/models/iris-onnx:predict`, { instances: rows });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body['ids'] as string[];
+  }
+
+  it('shows live accuracy from labels sent over HTTP on the gateway /metrics', async () => {
+    const ids = await predict(IRIS.map((x) => x.row));
+    const res = await post(`${url}/v2/models/iris-onnx/labels`, { labels: ids.map((id, i) => ({ id, label: IRIS[i]!.species })) });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await waitFor('labels joined', 20_000, async () => (await metricValue(url, 'driftgate_labels_joined_total', { model: 'iris-onnx' })) >= 150);
+    await waitFor('accuracy judged', 20_000, async () => (await metricValue(url, 'driftgate_model_accuracy', { model: 'iris-onnx', version: '1' })) > 0);
+    const accuracy = await metricValue(url, 'driftgate_model_accuracy', { model: 'iris-onnx', version: '1' });
+    assert.ok(accuracy > 0.9, `live accuracy on the Iris data: ${accuracy}`);
+    // the whole Iris set is the training distribution: no dataset drift in its window
+    assert.equal(await metricValue(url, 'driftgate_drift_detected', { model: 'iris-onnx', version: '1' }), 0);
+    assert.equal(await metricValue(url, 'driftgate_label_coverage', { model: 'iris-onnx' }), 1);
+  });
+
+  it('flags drift when the inputs move, and shows it on the monitor endpoints', async () => {
+    const moved = IRIS.map((x) => ({ ...x.row, petal_length: x.row['petal_length']! + 2, sepal_width: x.row['sepal_width']! - 1 }));
+    await predict(moved);
+    await waitFor('drift in the second window', 20_000, async () => (await metricValue(url, 'driftgate_drift_detected', { model: 'iris-onnx', version: '1' })) === 1);
+    assert.equal(await metricValue(url, 'driftgate_drift_feature_drifted', { model: 'iris-onnx', version: '1', feature: 'petal_length' }), 1);
+    assert.equal(await metricValue(url, 'driftgate_drift_feature_drifted', { model: 'iris-onnx', version: '1', feature: 'sepal_length' }), 0);
+    const p = await metricValue(url, 'driftgate_drift_p_value', { model: 'iris-onnx', version: '1', feature: 'petal_length', test: 'ks' });
+    assert.ok(p < 1e-6, `KS p-value of the moved feature: ${p}`);
+
+    const status = await get(`${monitorUrl}/monitor/models`);
+    assert.equal(status.status, 200);
+    const versions = status.body['versions'] as { model: string; version: number; reference: string; lastWindow: { datasetDrift: boolean } }[];
+    const iris = versions.find((v) => v.model === 'iris-onnx');
+    assert.equal(iris?.reference, 'manifest');
+    assert.equal(iris?.lastWindow.datasetDrift, true);
+    const monitorMetrics = await get(`${monitorUrl}/metrics`);
+    assert.match(String(monitorMetrics.body), /driftgate_drift_share\{model="iris-onnx",version="1"\} 0\.5/);
+    const bad = await get(`${monitorUrl}/monitor/models/iris-onnx/decisions?limit=0`);
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body.error), /limit/);
+  });
+});
