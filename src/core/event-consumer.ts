@@ -8,7 +8,7 @@ import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { BusMessage, EventBus, OutgoingMessage, Subscription } from './bus/index.js';
-import { decodeEvent, labelEventSchema, modelEventSchema, predictionEventSchema } from './events.js';
+import { decodeEvent, fastLabelEvent, fastPredictionEvent, labelEventSchema, modelEventSchema, predictionEventSchema } from './events.js';
 import type { EventTopics, LabelEvent, ModelEvent, PredictionEvent } from './events.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -101,10 +101,15 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
     };
   };
 
-  function decode<T>(messages: BusMessage[], schema: z.ZodType<T>, dead: OutgoingMessage[]): { event: T; message: BusMessage }[] {
+  function decode<T>(
+    messages: BusMessage[],
+    schema: z.ZodType<T>,
+    dead: OutgoingMessage[],
+    fast?: (parsed: Record<string, unknown>) => T | undefined,
+  ): { event: T; message: BusMessage }[] {
     const good: { event: T; message: BusMessage }[] = [];
     for (const m of messages) {
-      const decoded = decodeEvent(schema, m.value);
+      const decoded = decodeEvent(schema, m.value, fast);
       if (decoded.ok) good.push({ event: decoded.event, message: m });
       else dead.push(deadLetter(m, decoded.reason));
     }
@@ -129,8 +134,8 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
     handle: async (messages) => {
       const dead: OutgoingMessage[] = [];
       const byTopic = (t: string) => messages.filter((m) => m.topic === t);
-      const decodedPredictions = decode(byTopic(topics.predictions), predictionEventSchema, dead);
-      const decodedLabels = decode(byTopic(topics.labels), labelEventSchema, dead);
+      const decodedPredictions = decode(byTopic(topics.predictions), predictionEventSchema, dead, fastPredictionEvent);
+      const decodedLabels = decode(byTopic(topics.labels), labelEventSchema, dead, fastLabelEvent);
       const modelEvents = decode(byTopic(topics.modelEvents), modelEventSchema, dead).map((d) => d.event);
       if (checks.prepare && (decodedPredictions.length > 0 || decodedLabels.length > 0)) {
         await checks.prepare({ predictions: decodedPredictions.map((d) => d.event), labels: decodedLabels.map((d) => d.event) });

@@ -120,7 +120,7 @@ export type DecodeResult<T> = { ok: true; event: T } | { ok: false; reason: stri
  * dead-letter anything, so every problem (not JSON, another schema version, a field that does not
  * fit) comes back as a reason.
  */
-export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | string): DecodeResult<T> {
+export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | string, fast?: (parsed: Record<string, unknown>) => T | undefined): DecodeResult<T> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
@@ -135,10 +135,53 @@ export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | string): De
   if (version !== EVENT_SCHEMA_VERSION) {
     return { ok: false, reason: `unsupported schema version ${JSON.stringify(version)} (this build reads ${EVENT_SCHEMA_VERSION})` };
   }
+  const quick = fast?.(parsed as Record<string, unknown>);
+  if (quick !== undefined) return { ok: true, event: quick };
   const result = schema.safeParse(parsed);
   if (result.success) return { ok: true, event: result.data };
   const problems = result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(value)'}: ${issue.message}`);
   return { ok: false, reason: `schema mismatch: ${problems.join('; ')}` };
+}
+
+// ---- fast paths ------------------------------------------------------------------------------
+// The monitor decodes every prediction and label; zod's general validation was a tenth of its CPU.
+// These checks accept only what the schemas accept (a stricter subset: RFC 3339 times as the
+// gateway writes them) and copy the known fields, as zod would. Anything else returns undefined and
+// goes through zod, which also finds the reason to dead-letter it.
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isTime = (v: unknown): v is string => typeof v === 'string' && RFC3339.test(v) && !Number.isNaN(Date.parse(v));
+
+export function fastPredictionEvent(p: Record<string, unknown>): PredictionEvent | undefined {
+  const { id, model, version, ts, features, output, latency_ms: latency } = p;
+  if (!isId(id) || !isId(model) || !isTime(ts)) return undefined;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return undefined;
+  if (typeof latency !== 'number' || !(latency >= 0)) return undefined;
+  if (features === null || typeof features !== 'object' || Array.isArray(features)) return undefined;
+  for (const v of Object.values(features)) {
+    if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') return undefined;
+  }
+  if (output === null || typeof output !== 'object' || Array.isArray(output)) return undefined;
+  const o = output as Record<string, unknown>;
+  let out: PredictionOutput;
+  if (typeof o['label'] === 'string') {
+    const probabilities = o['probabilities'];
+    if (probabilities === null || typeof probabilities !== 'object' || Array.isArray(probabilities)) return undefined;
+    for (const v of Object.values(probabilities)) if (typeof v !== 'number') return undefined;
+    out = { label: o['label'], probabilities: probabilities as Record<string, number> };
+  } else if (typeof o['value'] === 'number' && !('label' in o)) {
+    out = { value: o['value'] };
+  } else return undefined;
+  return { schema: EVENT_SCHEMA_VERSION, id, model, version, ts, features: features as PredictionEvent['features'], output: out, latency_ms: latency };
+}
+
+export function fastLabelEvent(p: Record<string, unknown>): LabelEvent | undefined {
+  const { id, model, label, ts } = p;
+  if (!isId(id) || !isId(model) || !isTime(ts)) return undefined;
+  if (typeof label !== 'string' && typeof label !== 'number') return undefined;
+  return { schema: EVENT_SCHEMA_VERSION, id, model, label, ts };
 }
 
 // ---- encoding -------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ export {
   topicNames,
   cloudEventHeaders,
   decodeEvent,
+  fastPredictionEvent,
+  fastLabelEvent,
   toPredictionMessages,
   toLabelMessages,
   toModelEventMessage,

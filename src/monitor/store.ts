@@ -71,27 +71,26 @@ export interface MonitorStoreOptions {
   labeledWindow?: number;
 }
 
+/**
+ * One row per prediction id. A prediction and its label may come in either order, so a row starts as
+ * whichever half arrives first: a waiting prediction (label NULL) or a waiting label (features NULL).
+ * `joined_seq` numbers the rows that have both halves, in the order they were joined.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS predictions (
   id TEXT PRIMARY KEY,
   model TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  ts INTEGER NOT NULL,
-  features TEXT NOT NULL,
-  output TEXT NOT NULL,
+  version INTEGER,
+  ts INTEGER,
+  features TEXT,
+  output TEXT,
   label TEXT,
   labeled_ts INTEGER,
   joined_seq INTEGER
 );
-CREATE INDEX IF NOT EXISTS predictions_pending ON predictions(ts) WHERE label IS NULL;
-CREATE INDEX IF NOT EXISTS predictions_joined ON predictions(model, joined_seq) WHERE label IS NOT NULL;
-CREATE TABLE IF NOT EXISTS early_labels (
-  id TEXT PRIMARY KEY,
-  model TEXT NOT NULL,
-  label TEXT NOT NULL,
-  ts INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS early_labels_ts ON early_labels(ts);
+CREATE INDEX IF NOT EXISTS predictions_waiting ON predictions(ts) WHERE label IS NULL;
+CREATE INDEX IF NOT EXISTS labels_waiting ON predictions(labeled_ts) WHERE features IS NULL;
+CREATE INDEX IF NOT EXISTS predictions_joined ON predictions(model, joined_seq) WHERE joined_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -110,21 +109,28 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_model ON decisions(model, seq);
 `;
 
+/** Layout version of the file, in SQLite's user_version; a file of another layout is refused. */
+const STORE_LAYOUT = 1;
+
 /** How many decisions per model the history keeps. */
 const DECISION_HISTORY = 1000;
+
+type Waiting = { model: string; version: number; ts: number; output: string };
 
 export class MonitorStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly labeledWindow: number;
-  private joinedSeq: number;
+  private joinedSeq = 0;
+  private waiting = { predictions: 0, labels: 0 };
+  private readonly joinedSinceTrim = new Map<string, number>();
   private readonly stmt: {
     insertPrediction: Statement<[string, string, number, number, string, string]>;
-    joinPrediction: Statement<[string, number, number, string]>;
-    findPrediction: Statement<[string], { label: string | null; model: string; version: number; ts: number; features: string; output: string }>;
+    findEarlyLabel: Statement<[string], { label: string; labeled_ts: number }>;
+    completeEarlyLabel: Statement<[string, number, number, string, string, number, string]>;
+    findWaiting: Statement<[string], Waiting>;
+    joinLabel: Statement<[string, number, number, string]>;
     insertEarlyLabel: Statement<[string, string, string, number]>;
-    takeEarlyLabel: Statement<[string], { label: string; ts: number; model: string }>;
-    deleteEarlyLabel: Statement<[string]>;
     getState: Statement<[string], { value: string }>;
     putState: Statement<[string, string]>;
     addOutbox: Statement<[string, string, string]>;
@@ -136,31 +142,56 @@ export class MonitorStore {
     this.labeledWindow = opts.labeledWindow ?? 10_000;
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
-    // WAL lets a reader (the metrics endpoint, a retrain) run beside the writer; FULL makes a
+    const layout = this.db.pragma('user_version', { simple: true }) as number;
+    const empty = (this.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
+    if (!empty && layout !== STORE_LAYOUT) {
+      this.db.close();
+      throw new Error(`monitor store ${opts.path} has layout ${layout}, this build reads layout ${STORE_LAYOUT}; move the file away to start afresh`);
+    }
+    // WAL lets a reader (the status endpoint, a retrain) run beside the writer; FULL makes a
     // committed transaction survive a power cut, since the bus commits offsets right after it.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // Rows are looked up by id in random order: a page cache that holds the working set (64 MiB)
+    // keeps those lookups off the file system.
+    this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${STORE_LAYOUT}`);
     const db = this.db;
     this.stmt = {
+      // The common cases cost one statement per event: a new prediction, and a label whose prediction
+      // waits (a SELECT then an UPDATE, cheaper than UPDATE ... RETURNING: 6 against 12 µs measured).
+      // Labels that come first and redeliveries take one or two more.
       insertPrediction: db.prepare('INSERT OR IGNORE INTO predictions (id, model, version, ts, features, output) VALUES (?, ?, ?, ?, ?, ?)'),
-      joinPrediction: db.prepare('UPDATE predictions SET label = ?, labeled_ts = ?, joined_seq = ? WHERE id = ? AND label IS NULL'),
-      findPrediction: db.prepare('SELECT label, model, version, ts, features, output FROM predictions WHERE id = ?'),
-      insertEarlyLabel: db.prepare('INSERT OR IGNORE INTO early_labels (id, model, label, ts) VALUES (?, ?, ?, ?)'),
-      takeEarlyLabel: db.prepare('SELECT label, ts, model FROM early_labels WHERE id = ?'),
-      deleteEarlyLabel: db.prepare('DELETE FROM early_labels WHERE id = ?'),
+      findEarlyLabel: db.prepare('SELECT label, labeled_ts FROM predictions WHERE id = ? AND features IS NULL'),
+      completeEarlyLabel: db.prepare('UPDATE predictions SET model = ?, version = ?, ts = ?, features = ?, output = ?, joined_seq = ? WHERE id = ?'),
+      findWaiting: db.prepare('SELECT model, version, ts, output FROM predictions WHERE id = ? AND label IS NULL AND features IS NOT NULL'),
+      joinLabel: db.prepare('UPDATE predictions SET label = ?, labeled_ts = ?, joined_seq = ? WHERE id = ?'),
+      insertEarlyLabel: db.prepare('INSERT OR IGNORE INTO predictions (id, model, label, labeled_ts) VALUES (?, ?, ?, ?)'),
       getState: db.prepare('SELECT value FROM state WHERE key = ?'),
       putState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       addOutbox: db.prepare('INSERT INTO outbox (topic, key, value) VALUES (?, ?, ?)'),
       addDecision: db.prepare('INSERT INTO decisions (model, version, type, time, details) VALUES (?, ?, ?, ?, ?)'),
     };
-    const row = db.prepare('SELECT MAX(joined_seq) AS seq FROM predictions').get() as { seq: number | null };
-    this.joinedSeq = row.seq ?? 0;
+    this.recount();
+  }
+
+  /** Re-reads the counters kept in memory (at open, and after a rolled-back transaction). */
+  private recount(): void {
+    this.joinedSeq = (this.db.prepare('SELECT MAX(joined_seq) AS seq FROM predictions').get() as { seq: number | null }).seq ?? 0;
+    const p = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE label IS NULL').get() as { n: number };
+    const l = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE features IS NULL').get() as { n: number };
+    this.waiting = { predictions: p.n, labels: l.n };
   }
 
   /** Runs `fn` in one transaction: everything it wrote lands together or not at all. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      if (this.db.open) this.recount();
+      throw err;
+    }
   }
 
   /**
@@ -168,33 +199,39 @@ export class MonitorStore {
    * now waits for its label, or the label that had arrived before it ('joined').
    */
   addPrediction(p: StoredPrediction): { status: 'duplicate' | 'pending' } | { status: 'joined'; label: string; labeledTs: number } {
-    const inserted = this.stmt.insertPrediction.run(p.id, p.model, p.version, p.ts, p.features, p.output).changes === 1;
-    if (!inserted) return { status: 'duplicate' };
-    const early = this.stmt.takeEarlyLabel.get(p.id);
-    if (!early) return { status: 'pending' };
-    this.stmt.deleteEarlyLabel.run(p.id);
-    this.stmt.joinPrediction.run(early.label, early.ts, ++this.joinedSeq, p.id);
-    return { status: 'joined', label: early.label, labeledTs: early.ts };
+    if (this.stmt.insertPrediction.run(p.id, p.model, p.version, p.ts, p.features, p.output).changes === 1) {
+      this.waiting.predictions += 1;
+      return { status: 'pending' };
+    }
+    const early = this.waiting.labels > 0 ? this.stmt.findEarlyLabel.get(p.id) : undefined;
+    if (!early) return { status: 'duplicate' };
+    this.stmt.completeEarlyLabel.run(p.model, p.version, p.ts, p.features, p.output, this.joinedSeq + 1, p.id);
+    this.joined(p.model);
+    this.waiting.labels -= 1;
+    return { status: 'joined', label: early.label, labeledTs: early.labeled_ts };
   }
 
   /**
-   * Records a label. 'joined' hands back the prediction it completes; 'early' means the prediction has
-   * not arrived (yet); 'duplicate' means this id already has a label, or an early label waits for it.
+   * Records a label. 'joined' hands back the prediction it completes (without its features, which the
+   * join does not need); 'early' means the prediction has not arrived (yet); 'duplicate' means this id
+   * already has a label.
    */
-  addLabel(l: StoredLabel):
-    | { status: 'duplicate' | 'early' }
-    | { status: 'joined'; prediction: StoredPrediction } {
-    const found = this.stmt.findPrediction.get(l.id);
-    if (found) {
-      if (found.label !== null) return { status: 'duplicate' };
-      this.stmt.joinPrediction.run(l.label, l.ts, ++this.joinedSeq, l.id);
-      return {
-        status: 'joined',
-        prediction: { id: l.id, model: found.model, version: found.version, ts: found.ts, features: found.features, output: found.output },
-      };
+  addLabel(l: StoredLabel): { status: 'duplicate' | 'early' } | { status: 'joined'; prediction: Omit<StoredPrediction, 'features'> } {
+    const row = this.waiting.predictions > 0 ? this.stmt.findWaiting.get(l.id) : undefined;
+    if (row) {
+      this.stmt.joinLabel.run(l.label, l.ts, this.joinedSeq + 1, l.id);
+      this.joined(row.model);
+      this.waiting.predictions -= 1;
+      return { status: 'joined', prediction: { id: l.id, model: row.model, version: row.version, ts: row.ts, output: row.output } };
     }
-    const inserted = this.stmt.insertEarlyLabel.run(l.id, l.model, l.label, l.ts).changes === 1;
-    return { status: inserted ? 'early' : 'duplicate' };
+    if (this.stmt.insertEarlyLabel.run(l.id, l.model, l.label, l.ts).changes === 0) return { status: 'duplicate' };
+    this.waiting.labels += 1;
+    return { status: 'early' };
+  }
+
+  private joined(model: string): void {
+    this.joinedSeq += 1;
+    this.joinedSinceTrim.set(model, (this.joinedSinceTrim.get(model) ?? 0) + 1);
   }
 
   /**
@@ -208,58 +245,54 @@ export class MonitorStore {
     const collect = (rows: { model: string; n: number }[], kind: Expired['kind'], reason: ExpiryReason) => {
       for (const r of rows) if (r.n > 0) out.push({ model: r.model, kind, reason, count: r.n });
     };
-    collect(
-      this.db.prepare('SELECT model, COUNT(*) AS n FROM predictions WHERE label IS NULL AND ts < ? GROUP BY model').all(cutoff) as { model: string; n: number }[],
-      'prediction',
-      'ttl',
-    );
-    this.db.prepare('DELETE FROM predictions WHERE label IS NULL AND ts < ?').run(cutoff);
-    collect(
-      this.db.prepare('SELECT model, COUNT(*) AS n FROM early_labels WHERE ts < ? GROUP BY model').all(cutoff) as { model: string; n: number }[],
-      'label',
-      'ttl',
-    );
-    this.db.prepare('DELETE FROM early_labels WHERE ts < ?').run(cutoff);
-
-    const pending = this.pendingCounts();
-    if (pending.predictions > maxPending) {
-      const excess = pending.predictions - maxPending;
-      const victims = this.db
-        .prepare('SELECT id, model FROM predictions WHERE label IS NULL ORDER BY ts, id LIMIT ?')
-        .all(excess) as { id: string; model: string }[];
-      const del = this.db.prepare('DELETE FROM predictions WHERE id = ?');
-      for (const v of victims) del.run(v.id);
-      collect(countByModel(victims), 'prediction', 'capacity');
-    }
-    if (pending.labels > maxPending) {
-      const excess = pending.labels - maxPending;
-      const victims = this.db.prepare('SELECT id, model FROM early_labels ORDER BY ts, id LIMIT ?').all(excess) as { id: string; model: string }[];
-      const del = this.db.prepare('DELETE FROM early_labels WHERE id = ?');
-      for (const v of victims) del.run(v.id);
-      collect(countByModel(victims), 'label', 'capacity');
+    const kinds = [
+      { kind: 'prediction' as const, where: 'label IS NULL', time: 'ts' },
+      { kind: 'label' as const, where: 'features IS NULL', time: 'labeled_ts' },
+    ];
+    for (const { kind, where, time } of kinds) {
+      // MIN over the partial index is one step; the GROUP BY only runs when something is due
+      const oldest = this.db.prepare(`SELECT MIN(${time}) AS t FROM predictions WHERE ${where}`).get() as { t: number | null };
+      if (oldest.t !== null && oldest.t < cutoff) {
+        collect(this.db.prepare(`SELECT model, COUNT(*) AS n FROM predictions WHERE ${where} AND ${time} < ? GROUP BY model`).all(cutoff) as { model: string; n: number }[], kind, 'ttl');
+        this.db.prepare(`DELETE FROM predictions WHERE ${where} AND ${time} < ?`).run(cutoff);
+        this.recount();
+      }
+      const count = kind === 'prediction' ? this.waiting.predictions : this.waiting.labels;
+      if (count > maxPending) {
+        const victims = this.db.prepare(`SELECT id, model FROM predictions WHERE ${where} ORDER BY ${time}, id LIMIT ?`).all(count - maxPending) as { id: string; model: string }[];
+        const del = this.db.prepare('DELETE FROM predictions WHERE id = ?');
+        for (const v of victims) del.run(v.id);
+        collect(countByModel(victims), kind, 'capacity');
+        this.recount();
+      }
     }
     return out;
   }
 
-  /** Keeps the newest `labeledWindow` joined examples of a model; older ones leave the store. */
-  trimLabeled(model: string): void {
+  /**
+   * Keeps the newest `labeledWindow` joined examples of a model; older ones leave the store. Cheap to
+   * call after every batch: it only reads the table once a tenth of the window has been joined.
+   */
+  trimLabeled(model: string, force = false): void {
+    const since = this.joinedSinceTrim.get(model) ?? 0;
+    if (!force && since < Math.max(1, Math.floor(this.labeledWindow / 10))) return;
+    this.joinedSinceTrim.set(model, 0);
     const row = this.db
-      .prepare('SELECT joined_seq AS seq FROM predictions WHERE model = ? AND label IS NOT NULL ORDER BY joined_seq DESC LIMIT 1 OFFSET ?')
+      .prepare('SELECT joined_seq AS seq FROM predictions WHERE model = ? AND joined_seq IS NOT NULL ORDER BY joined_seq DESC LIMIT 1 OFFSET ?')
       .get(model, this.labeledWindow) as { seq: number } | undefined;
-    if (row) this.db.prepare('DELETE FROM predictions WHERE model = ? AND label IS NOT NULL AND joined_seq <= ?').run(model, row.seq);
+    if (row) this.db.prepare('DELETE FROM predictions WHERE model = ? AND joined_seq IS NOT NULL AND joined_seq <= ?').run(model, row.seq);
   }
 
+  /** Entries waiting to be joined: predictions without their label, labels without their prediction. */
   pendingCounts(): { predictions: number; labels: number } {
-    const p = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE label IS NULL').get() as { n: number };
-    const l = this.db.prepare('SELECT COUNT(*) AS n FROM early_labels').get() as { n: number };
-    return { predictions: p.n, labels: l.n };
+    return { ...this.waiting };
   }
 
   /** The labeled window of a model, newest first (at most `limit` examples). */
   labeledExamples(model: string, limit = this.labeledWindow): JoinedExample[] {
     const rows = this.db
       .prepare(
-        'SELECT id, model, version, ts, labeled_ts, features, output, label FROM predictions WHERE model = ? AND label IS NOT NULL ORDER BY joined_seq DESC LIMIT ?',
+        'SELECT id, model, version, ts, labeled_ts, features, output, label FROM predictions WHERE model = ? AND joined_seq IS NOT NULL ORDER BY joined_seq DESC LIMIT ?',
       )
       .all(model, limit) as { id: string; model: string; version: number; ts: number; labeled_ts: number; features: string; output: string; label: string }[];
     return rows.map((r) => ({
@@ -275,7 +308,7 @@ export class MonitorStore {
   }
 
   labeledCount(model: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE model = ? AND label IS NOT NULL').get(model) as { n: number }).n;
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE model = ? AND joined_seq IS NOT NULL').get(model) as { n: number }).n;
   }
 
   getState<T>(key: string): T | undefined {

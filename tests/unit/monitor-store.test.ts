@@ -108,7 +108,7 @@ describe('MonitorStore bounds', () => {
     }
     store.addPrediction(prediction('d0', 0, 'delivery'));
     store.addLabel(label('d0', 1, 3.5, 'delivery'));
-    store.trimLabeled('iris');
+    store.trimLabeled('iris', true);
     assert.equal(store.labeledCount('iris'), 5);
     assert.deepEqual(
       store.labeledExamples('iris').map((e) => e.id),
