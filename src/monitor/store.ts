@@ -290,6 +290,7 @@ export class MonitorStore {
 
   /** The labeled window of a model, newest first (at most `limit` examples). */
   labeledExamples(model: string, limit = this.labeledWindow): JoinedExample[] {
+    limit = Math.min(limit, this.labeledWindow);
     const rows = this.db
       .prepare(
         'SELECT id, model, version, ts, labeled_ts, features, output, label FROM predictions WHERE model = ? AND joined_seq IS NOT NULL ORDER BY joined_seq DESC LIMIT ?',
@@ -308,7 +309,12 @@ export class MonitorStore {
   }
 
   labeledCount(model: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE model = ? AND joined_seq IS NOT NULL').get(model) as { n: number }).n;
+    // at most the window: rows past it may linger until the next trim, but are no longer part of it
+    return (
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM predictions WHERE model = ? AND joined_seq IS NOT NULL ORDER BY joined_seq DESC LIMIT ?)')
+        .get(model, this.labeledWindow) as { n: number }
+    ).n;
   }
 
   getState<T>(key: string): T | undefined {

@@ -164,9 +164,9 @@ function metricValue(text: string, name: string, labels: Record<string, string>)
 }
 
 /** Predictions without drift, then a shift of two features with half the labels flipped. */
-function driftingStream(model: string, tag: string): Stream {
-  const before = generateStream({ model, count: 1500, seed: 41, startTs: T0, idPrefix: `${tag}-a` });
-  const afterShift = generateStream({ model, count: 1500, seed: 42, startTs: T0 + 1500 * 100, shift: { f0: 1, f1: 1 }, flipLabels: 0.5, idPrefix: `${tag}-b` });
+function driftingStream(model: string, tag: string, half = 1500): Stream {
+  const before = generateStream({ model, count: half, seed: 41, startTs: T0, idPrefix: `${tag}-a` });
+  const afterShift = generateStream({ model, count: half, seed: 42, startTs: T0 + half * 100, shift: { f0: 1, f1: 1 }, flipLabels: 0.5, idPrefix: `${tag}-b` });
   return { predictions: [...before.predictions, ...afterShift.predictions], labels: [...before.labels, ...afterShift.labels] };
 }
 
@@ -264,52 +264,66 @@ describe('driftgate monitor on Kafka', () => {
       rmSync(dir, { recursive: true, force: true });
       rmSync(s.repo, { recursive: true, force: true });
     });
-    const stream = driftingStream(model, 'restart');
-    await publish(s.bus, s.prefix, stream);
-
-    const straight = new MonitorProcess(s, join(dir, 'straight.db'), `straight-${randomUUID()}`, await freePort(), policy);
-    cleanups.push(() => straight.stop('SIGKILL'));
-    straight.start();
-    await straight.ready();
+    // long enough that the kill lands while the monitor is busy with it (it applies about 15k events/s)
+    const stream = driftingStream(model, 'restart', 10_000);
     const topics = topicNames(s.prefix);
     // committed offsets reach the end only after every event has been durably applied
     const drained = async (p: MonitorProcess) => {
       const lag = await s.bus.consumerLag(p.group, [topics.predictions, topics.labels]);
       return lag.length === 2 && lag.every((row) => row.lag === 0);
     };
-    await waitFor('the straight run to consume everything', 120_000, () => drained(straight));
+    const consumed = async (p: MonitorProcess, topic: string) => metricValue(await p.get<string>('/metrics'), 'driftgate_events_consumed_total', { topic }) ?? 0;
+
+    // Two monitors side by side: one runs straight through, the other is killed with SIGKILL in the
+    // middle of the predictions and again in the middle of the labels, and restarted each time.
+    const straight = new MonitorProcess(s, join(dir, 'straight.db'), `straight-${randomUUID()}`, await freePort(), policy);
+    const crashing = new MonitorProcess(s, join(dir, 'crash.db'), `crash-${randomUUID()}`, await freePort(), policy);
+    cleanups.push(() => straight.stop('SIGKILL'));
+    cleanups.push(() => crashing.stop('SIGKILL'));
+    straight.start();
+    crashing.start();
+    await straight.ready();
+    await crashing.ready();
+
+    // Predictions first, labels once every prediction is in: the two topics are consumed side by
+    // side, so only this keeps the join order (and with it the decisions) the same in both runs.
+    const phases: [string, string, Stream][] = [
+      ['predictions', topics.predictions, { predictions: stream.predictions, labels: [] }],
+      ['labels', topics.labels, { predictions: [], labels: stream.labels }],
+    ];
+    for (const [name, topic, events] of phases) {
+      await publish(s.bus, s.prefix, events);
+      await waitFor(`progress on the ${name} before the kill`, 120_000, async () => (await consumed(crashing, topic)) >= 4000);
+      await crashing.stop('SIGKILL');
+      assert.ok(!(await drained(crashing)), `the kill came before the ${name} were all applied`);
+      crashing.start();
+      await crashing.ready();
+      await waitFor(`both runs through the ${name}`, 120_000, async () => (await drained(straight)) && (await drained(crashing)));
+    }
+
     type Decisions = { decisions: { type: string; time: number; details: Record<string, unknown> }[] };
-    const keyOf = (d: Decisions['decisions'][number]) => `${d.type}/${String(d.details['kind'] ?? d.details['reason'])}`;
+    const keyOf = (d: Decisions['decisions'][number]) => `${d.type}/${String(d.details['kind'] ?? d.details['reason'])}@${d.time}`;
     const expected = (await straight.get<Decisions>(`/monitor/models/${model}/decisions`)).decisions;
     assert.ok(expected.length >= 2, 'the stream provokes decisions');
-    await straight.stop();
-
-    const crashing = new MonitorProcess(s, join(dir, 'crash.db'), `crash-${randomUUID()}`, await freePort(), policy);
-    cleanups.push(() => crashing.stop('SIGKILL'));
-    crashing.start();
-    await crashing.ready();
-    await waitFor('some progress before the kill', 120_000, async () => {
-      const text = await crashing.get<string>('/metrics');
-      return (metricValue(text, 'driftgate_events_consumed_total', { topic: topics.predictions }) ?? 0) >= 1000;
-    });
-    await crashing.stop('SIGKILL');
-    crashing.start();
-    await crashing.ready();
-    await waitFor('the restarted run to consume the rest', 120_000, () => drained(crashing));
     const got = (await crashing.get<Decisions>(`/monitor/models/${model}/decisions`)).decisions;
     assert.deepEqual(got.map(keyOf), expected.map(keyOf));
-    // data windows come from the single prediction partition: their decisions match to the event time
-    const dataTimes = (ds: Decisions['decisions']) => ds.filter((d) => d.details['kind'] === 'data').map((d) => d.time);
-    assert.deepEqual(dataTimes(got), dataTimes(expected));
-    const versions = (await crashing.get<{ versions: { model: string; performance: { count: number } }[] }>('/monitor/models')).versions;
-    assert.equal(versions.find((v) => v.model === model)?.performance.count, 500, 'the rolling window is full, not overfull');
+    const performance = async (p: MonitorProcess) =>
+      (await p.get<{ versions: { model: string; performance: unknown }[] }>('/monitor/models')).versions.find((v) => v.model === model)?.performance;
+    assert.deepEqual(await performance(crashing), await performance(straight), 'the same rolling performance');
+    await straight.stop();
     await crashing.stop();
-    const store = new MonitorStore({ path: join(dir, 'crash.db') });
+    const stores = [new MonitorStore({ path: join(dir, 'straight.db') }), new MonitorStore({ path: join(dir, 'crash.db') })] as const;
     try {
-      assert.equal(store.labeledCount(model), stream.labels.length, 'every label joined exactly once');
-      assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
+      const [a, b] = stores;
+      assert.equal(b.labeledCount(model), 10_000, 'the labeled window is full');
+      assert.equal(b.labeledCount(model), a.labeledCount(model), 'the same labeled window: nothing joined twice, nothing lost');
+      assert.deepEqual(
+        b.labeledExamples(model, 200).map((e) => e.id),
+        a.labeledExamples(model, 200).map((e) => e.id),
+      );
+      assert.deepEqual(b.pendingCounts(), { predictions: 0, labels: 0 });
     } finally {
-      store.close();
+      for (const store of stores) store.close();
     }
   });
 });
