@@ -32,6 +32,7 @@ export function busConfig(config: Config): BusConfig {
     kafkaRetries: config.kafkaRetries,
     embeddedRetention: config.embeddedRetention,
     consumerMaxAttempts: config.consumerMaxAttempts,
+    consumerBatchSize: config.consumerBatchSize,
   };
 }
 

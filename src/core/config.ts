@@ -85,6 +85,11 @@ export const configOptions = {
   kafkaRequestTimeoutMs: option('DRIFTGATE_KAFKA_REQUEST_TIMEOUT_MS', int(100, 600_000).default(25_000), 'Time a broker has to answer one request, in ms.'),
   kafkaRetries: option('DRIFTGATE_KAFKA_RETRIES', int(0, 100).default(5), 'Retries of a failed Kafka request before the call fails.'),
   embeddedRetention: option('DRIFTGATE_EMBEDDED_RETENTION', int(1, 100_000_000).default(100_000), 'Messages the embedded bus keeps per partition.'),
+  consumerBatchSize: option(
+    'DRIFTGATE_CONSUMER_BATCH_SIZE',
+    int(1, 100_000).default(2000),
+    'Most events handed to a consumer in one call: the monitor applies them in one transaction and commits their offsets together (larger batches carry more events per second; a failing batch is redelivered whole).',
+  ),
   consumerMaxAttempts: option('DRIFTGATE_CONSUMER_MAX_ATTEMPTS', int(1, 1000).default(5), 'Deliveries of a failing batch before it is skipped and reported.'),
   publishSendTimeoutMs: option('DRIFTGATE_PUBLISH_SEND_TIMEOUT_MS', int(100, 600_000).default(10_000), 'Time limit of one send to the bus, in ms; past it the send counts as failed.'),
   publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),

@@ -49,11 +49,13 @@ export interface BusConfig {
   embeddedRetention?: number;
   /** Deliveries of a failing batch before it is skipped. @defaultValue 5 */
   consumerMaxAttempts?: number;
+  /** Most messages handed to one handler call (one monitor transaction). @defaultValue 2000 */
+  consumerBatchSize?: number;
 }
 
 /** The adapter the configuration asks for: Kafka when brokers are named, else the embedded bus. */
 export function createEventBus(config: BusConfig, logger?: Logger): EventBus {
-  const common = { maxAttempts: config.consumerMaxAttempts, ...(logger ? { logger } : {}) };
+  const common = { maxAttempts: config.consumerMaxAttempts, maxBatchSize: config.consumerBatchSize ?? 2000, ...(logger ? { logger } : {}) };
   if (config.kafkaBrokers.length === 0) {
     return new EmbeddedBus({ ...common, retentionMessages: config.embeddedRetention });
   }
