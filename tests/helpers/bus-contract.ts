@@ -186,6 +186,33 @@ export function busContractSuite(
       assert.deepEqual([...b.keys()].sort(), expected);
     });
 
+    it('members of a group own the same partition numbers of every topic, so equal keys meet in one member', STEP, async (t) => {
+      const bus = await open(t);
+      if (!bus) return;
+      const left = await topic(bus);
+      const right = await topic(bus);
+      const id = group();
+      const members = [collector(), collector()];
+      for (const m of members) await bus.subscribe({ groupId: id, topics: [left, right], fromBeginning: false, handle: m.handle });
+      // Both members hold partitions once each has received something; until then one may own all.
+      for (let round = 0; !members.every((m) => m.got.length > 0); round++) {
+        if (round * 300 > deliveryMs) throw new Error('the second member never got a partition');
+        await bus.publish(left, messages(`warm${round}-`, 12));
+        await sleep(300);
+      }
+      const before = members.map((m) => m.got.length);
+      await bus.publish(left, messages('pair', 30));
+      await bus.publish(right, messages('pair', 30));
+      const fresh = (i: number) => members[i]!.got.slice(before[i]).filter((m) => m.key?.startsWith('pair'));
+      await waitFor('every pair', deliveryMs, () => fresh(0).length + fresh(1).length >= 60);
+      for (let i = 0; i < 30; i++) {
+        const owners = [left, right].map((tp) => [0, 1].filter((k) => fresh(k).some((m) => m.topic === tp && m.key === `pair${i}`)));
+        assert.deepEqual(owners[0], owners[1], `pair${i} went to members ${JSON.stringify(owners)}`);
+        assert.equal(owners[0]!.length, 1);
+      }
+      assert.ok(fresh(0).length > 0 && fresh(1).length > 0, 'both members took part');
+    });
+
     it('a group that committed and subscribes again receives only newer messages', STEP, async (t) => {
       const bus = await open(t);
       if (!bus) return;

@@ -2,11 +2,12 @@
 // reason it stays behind the EventBus port). Producer: idempotent, acks=all, one send at a time.
 // Consumers: eachBatch with offsets committed only after the handler resolved, and a bounded
 // in-place retry so one bad batch can neither stall a partition nor loop forever.
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, PartitionAssigners, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer, logCreator } from 'kafkajs';
 import { describeError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
+import { coPartitionAssigner } from './co-partition-assigner.js';
 import { REDELIVERY_DEFAULTS, partitionLag, redeliveryDelay } from './types.js';
 import type {
   BusMessage,
@@ -193,6 +194,9 @@ export class KafkaBus implements EventBus {
           sessionTimeout: this.settings.sessionTimeoutMs,
           heartbeatInterval: this.settings.heartbeatIntervalMs,
           maxWaitTimeInMs: this.settings.maxWaitTimeMs,
+          // keeps partition p of every subscribed topic on one member, so predictions and labels
+          // keyed by the same id reach the same monitor
+          partitionAssigners: [coPartitionAssigner, PartitionAssigners.roundRobin],
           retry: { ...this.retry, restartOnFailure: async () => restartOnFailure() && !this.closed },
         }),
       consume: (payload) => this.consumeBatch(opts, payload),
