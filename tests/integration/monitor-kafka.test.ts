@@ -26,7 +26,7 @@ import type { BusMessage, EventBus, Manifest, ModelEvent } from '../../src/core/
 import { MonitorStore } from '../../src/monitor/store.js';
 import { generateStream, syntheticManifest } from '../helpers/drift-scenario.js';
 import type { Stream } from '../helpers/drift-scenario.js';
-import { kafkaBrokers } from '../helpers/kafka.js';
+import { kafkaBrokers, testKafka } from '../helpers/kafka.js';
 import { freePort, waitFor } from '../helpers/private-broker.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -250,6 +250,52 @@ describe('driftgate monitor on Kafka', () => {
       return [topics.predictions, topics.labels].every((topic) => metricValue(text, 'driftgate_monitor_consumer_lag', { topic }) === 0);
     });
     assert.match(proc.stderr, /^$|level/, 'only log lines on stderr');
+  });
+
+  it('scales by partition: two monitors in one group share the work and still join every pair', async (t) => {
+    if (skip || !brokers) return t.skip(skip);
+    const model = 'mon-scale';
+    const s = await setup(brokers, [syntheticManifest({ name: model, rows: 800, seed: 5 })], 4);
+    const dir = mkdtempSync(join(tmpdir(), 'dg-monitor-'));
+    const group = `scale-${randomUUID()}`;
+    const monitors = [0, 1].map(async (i) => new MonitorProcess(s, join(dir, `m${i}.db`), group, await freePort(), {}));
+    const [a, b] = await Promise.all(monitors);
+    cleanups.push(async () => {
+      await a!.stop('SIGKILL');
+      await b!.stop('SIGKILL');
+      await s.bus.close();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(s.repo, { recursive: true, force: true });
+    });
+    a!.start();
+    b!.start();
+    await a!.ready();
+    await b!.ready();
+    const topics = topicNames(s.prefix);
+    const joined = async (p: MonitorProcess) => metricValue(await p.get<string>('/metrics'), 'driftgate_labels_joined_total', { model }) ?? 0;
+    // Publish once the group is stable with both members: pairs consumed across a rebalance can be
+    // split between the old and the new owner of a partition (docs/monitoring.md, scaling).
+    const admin = testKafka(brokers, 'monitor-scale-test').admin();
+    await admin.connect();
+    try {
+      await waitFor('a stable group of two', 60_000, async () => {
+        const { groups } = await admin.describeGroups([group]);
+        return groups[0]?.state === 'Stable' && groups[0].members.length === 2;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const stream = generateStream({ model, count: 4000, seed: 7, startTs: T0, idPrefix: 'scale' });
+    await publish(s.bus, s.prefix, stream);
+    await waitFor('the group to drain', 60_000, async () => {
+      const lag = await s.bus.consumerLag(group, [topics.predictions, topics.labels]);
+      return lag.length === 8 && lag.every((row) => row.lag === 0);
+    });
+    const counts = [await joined(a!), await joined(b!)];
+    assert.equal(counts[0]! + counts[1]!, stream.labels.length, `joined ${counts.join(' + ')}`);
+    for (const p of [a!, b!]) {
+      assert.equal(metricValue(await p.get<string>('/metrics'), 'driftgate_monitor_pending', { kind: 'label' }), 0, 'no label waits for a prediction another monitor has');
+    }
   });
 
   it('makes the same decisions after a SIGKILL mid-stream and a restart, counting nothing twice', async (t) => {
