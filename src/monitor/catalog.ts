@@ -16,6 +16,8 @@ export class ModelCatalog {
   private readonly manifests = new Map<string, Manifest>();
   private readonly misses = new Map<string, number>();
   private readonly models = new Set<string>();
+  /** When each model's versions were last listed. */
+  private readonly listedAt = new Map<string, number>();
 
   constructor(
     private readonly source: ManifestSource,
@@ -49,13 +51,17 @@ export class ModelCatalog {
     );
   }
 
-  /** Loads the newest version of each model not known yet (labels name a model but no version). */
+  /**
+   * Loads the newest version of each model (labels name a model but no version, and are checked
+   * against its newest version). The repository is listed again at most every `retryMs` per model,
+   * so a version published since is picked up.
+   */
   async ensureModels(models: Iterable<string>): Promise<void> {
-    const unknown = [...new Set(models)].filter((m) => !this.models.has(m));
+    const now = Date.now();
+    const due = [...new Set(models)].filter((m) => now - (this.listedAt.get(m) ?? -Infinity) >= this.retryMs);
     await Promise.all(
-      unknown.map(async (model) => {
-        const missedAt = this.misses.get(model);
-        if (missedAt !== undefined && Date.now() - missedAt < this.retryMs) return;
+      due.map(async (model) => {
+        this.listedAt.set(model, now);
         try {
           const versions = await this.source.listVersions(model);
           const newest = versions[versions.length - 1];
@@ -63,7 +69,6 @@ export class ModelCatalog {
           await this.ensure([[model, newest]]);
           if (!this.models.has(model)) throw new Error('no readable manifest');
         } catch (err) {
-          this.misses.set(model, Date.now());
           this.logger.debug('unknown model in events', { model, error: describeError(err) });
         }
       }),

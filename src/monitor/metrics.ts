@@ -74,7 +74,7 @@ export function createMonitorMetrics(registry: Registry) {
     }),
     labelCoverage: new Gauge({
       name: 'driftgate_label_coverage',
-      help: 'Share of the model\'s predictions that got a label, among those joined or expired since the monitor started.',
+      help: 'Share of the model\'s predictions that got a label, among those joined or expired since the monitor\'s store began.',
       labelNames: ['model'] as const,
       registers,
     }),

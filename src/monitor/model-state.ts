@@ -3,7 +3,7 @@
 // beside the events it was built from and a restarted monitor continues exactly where it stopped.
 import type { Manifest } from '../core/index.js';
 import { testApplies } from './drift.js';
-import type { DriftTestName } from './drift.js';
+import type { ColumnDrift, DriftReport, DriftTestName } from './drift.js';
 import { DriftWindow } from './window.js';
 import type { WindowSpec } from './window.js';
 import { RollingPerformance, defaultMetric } from './performance.js';
@@ -28,6 +28,9 @@ interface VersionSnapshot {
   /** Live values collected while a version without a manifest profile builds its reference. */
   liveReference?: Record<string, (number | string)[]>;
   joined: number;
+  /** The last reports, for the status endpoint (scores of Infinity come back as null). */
+  lastWindow?: DriftReport;
+  lastLabelDrift?: ColumnDrift;
 }
 
 export class VersionState {
@@ -41,6 +44,8 @@ export class VersionState {
   liveReference: Record<string, (number | string)[]> | undefined;
   /** Joined labels seen by this version (drives when performance is judged). */
   joined = 0;
+  lastWindow: DriftReport | undefined;
+  lastLabelDrift: ColumnDrift | undefined;
   /** The policy's per-feature test overrides that fit this version's columns. */
   readonly overrides: Record<string, DriftTestName> = {};
   /** Overrides that name no column of this version, or a test that cannot judge its kind. */
@@ -72,6 +77,8 @@ export class VersionState {
       this.policyState = snapshot.policy;
       this.liveReference = snapshot.liveReference;
       this.joined = snapshot.joined;
+      this.lastWindow = snapshot.lastWindow;
+      this.lastLabelDrift = snapshot.lastLabelDrift;
       if (!this.references && this.liveReference) this.completeLiveReference();
     } else {
       this.window = new DriftWindow(spec, this.columns);
@@ -130,6 +137,8 @@ export class VersionState {
       joined: this.joined,
     };
     if (this.liveReference) out.liveReference = this.liveReference;
+    if (this.lastWindow) out.lastWindow = this.lastWindow;
+    if (this.lastLabelDrift) out.lastLabelDrift = this.lastLabelDrift;
     return out;
   }
 }

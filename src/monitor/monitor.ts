@@ -57,14 +57,17 @@ export class DriftMonitor {
   readonly metrics: MonitorMetrics;
   private readonly logger: Logger;
   private readonly versions = new Map<string, VersionState>();
-  private readonly lastReports = new Map<string, { window?: DriftReport; label?: ColumnDrift }>();
   /** Newest version seen per model, so a new version inherits the previous one's cooldown. */
   private readonly newestVersion = new Map<string, number>();
+  /** Joined and expired predictions per model since the store began; kept in the store. */
   private readonly coverage = new Map<string, { joined: number; expired: number }>();
+  private readonly coverageTouched = new Set<string>();
   private subscription: Subscription | undefined;
   private watermark: number;
   private lagTimer: NodeJS.Timeout | undefined;
   private outboxBusy = false;
+  /** Set when decisions could not be published: every later batch tries again. */
+  private outboxPending = true;
   private readonly joinTtlMs: number;
   private readonly maxPending: number;
   private readonly performanceEvery: number;
@@ -132,6 +135,8 @@ export class DriftMonitor {
       // The store rolled back; in-memory state may be ahead of it, so rebuild it from the store.
       this.versions.clear();
       this.newestVersion.clear();
+      this.coverage.clear();
+      this.coverageTouched.clear();
       this.watermark = this.opts.store.getState<number>('watermark') ?? 0;
       throw err;
     } finally {
@@ -142,7 +147,7 @@ export class DriftMonitor {
     this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
     this.metrics.pending.set({ kind: 'label' }, pending.labels);
     if (this.watermark > 0) this.metrics.eventTimeLag.set(Math.max(0, (Date.now() - this.watermark) / 1000));
-    if (decisions.length > 0) await this.flushOutbox();
+    if (decisions.length > 0 || this.outboxPending) await this.flushOutbox();
   }
 
   private applyInTransaction(batch: EventBatch, decisions: { state: VersionState; decision: Decision }[]): void {
@@ -161,6 +166,8 @@ export class DriftMonitor {
       models.add(state.manifest.name);
     }
     for (const model of models) store.trimLabeled(model);
+    for (const model of this.coverageTouched) store.putState(`coverage:${model}`, this.coverage.get(model));
+    this.coverageTouched.clear();
     for (const { state, decision } of decisions) this.recordDecision(state, decision);
     store.putState('watermark', this.watermark);
   }
@@ -260,7 +267,7 @@ export class DriftMonitor {
     this.metrics.driftShare.set(labels, report.share);
     this.metrics.driftDetected.set(labels, report.datasetDrift ? 1 : 0);
     this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' });
-    this.rememberReport(state).window = report;
+    state.lastWindow = report;
     this.logger.debug('window evaluated', { model, version, window: report.windowIndex, share: report.share, drift: report.datasetDrift });
 
     const verdict = {
@@ -278,7 +285,7 @@ export class DriftMonitor {
     const prediction = report.prediction;
     for (const decision of result.decisions) {
       if (prediction && decision.type === 'drift.detected') decision.evidence['prediction'] = columnEvidence(prediction);
-      const label = this.lastReports.get(stateKey(model, version))?.label;
+      const label = state.lastLabelDrift;
       if (label && decision.type === 'drift.detected') decision.evidence['label'] = columnEvidence(label);
       decisions.push({ state, decision });
     }
@@ -296,7 +303,7 @@ export class DriftMonitor {
     if (drift.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, drift.pValue);
     this.metrics.featureDrifted.set({ ...labels, feature: LABEL_COLUMN }, drift.drifted ? 1 : 0);
     this.metrics.windows.inc({ ...labels, kind: 'label', result: drift.drifted ? 'drift' : 'no_drift' });
-    this.rememberReport(state).label = drift;
+    state.lastLabelDrift = drift;
   }
 
   private judgePerformance(state: VersionState, time: number, decisions: { state: VersionState; decision: Decision }[]): void {
@@ -352,13 +359,17 @@ export class DriftMonitor {
       const { store, bus, topics } = this.opts;
       for (;;) {
         const entries = store.outbox(500);
-        if (entries.length === 0) return;
+        if (entries.length === 0) {
+          this.outboxPending = false;
+          return;
+        }
         const messages = entries.map((e) => JSON.parse(e.value) as { key: string; value: string; headers?: Record<string, string> });
         await bus.publish(topics.modelEvents, messages);
         store.removeOutbox(entries[entries.length - 1]!.seq);
       }
     } catch (err) {
-      this.logger.warn('could not publish monitor decisions; they stay in the outbox', { error: describeError(err) });
+      this.outboxPending = true;
+      this.logger.warn('could not publish monitor decisions; they stay in the outbox and go with the next batch', { error: describeError(err) });
     } finally {
       this.outboxBusy = false;
     }
@@ -397,16 +408,10 @@ export class DriftMonitor {
     return state;
   }
 
-  private rememberReport(state: VersionState): { window?: DriftReport; label?: ColumnDrift } {
-    const key = stateKey(state.manifest.name, state.manifest.version);
-    let entry = this.lastReports.get(key);
-    if (!entry) this.lastReports.set(key, (entry = {}));
-    return entry;
-  }
-
   private countCoverage(model: string, joined: number, expired: number): void {
     let c = this.coverage.get(model);
-    if (!c) this.coverage.set(model, (c = { joined: 0, expired: 0 }));
+    if (!c) this.coverage.set(model, (c = this.opts.store.getState<{ joined: number; expired: number }>(`coverage:${model}`) ?? { joined: 0, expired: 0 }));
+    this.coverageTouched.add(model);
     c.joined += joined;
     c.expired += expired;
     this.metrics.labelCoverage.set({ model }, c.joined / Math.max(1, c.joined + c.expired));
@@ -419,13 +424,12 @@ export class DriftMonitor {
       const current = state.performance.current();
       const expected = expectedMetric(state.manifest.metrics, state.metric);
       const live = liveMetric(current, state.metric);
-      const reports = this.lastReports.get(stateKey(model, version));
       return {
         model,
         version,
         reference: state.liveReference ? 'collecting' : state.manifest.reference ? 'manifest' : 'live',
-        lastWindow: reports?.window,
-        lastLabelDrift: reports?.label,
+        lastWindow: state.lastWindow,
+        lastLabelDrift: state.lastLabelDrift,
         performance: current,
         expected,
         drop: expected === undefined || live === undefined ? undefined : performanceDrop(state.metric, expected, live),

@@ -3,12 +3,16 @@
 // state machine over window and performance verdicts that reads only event time, so a restarted
 // monitor replaying the same events makes the same decisions.
 import { z } from 'zod';
+import { DEFAULT_MAX_SAMPLES } from './window.js';
 import type { PerformanceMetric } from './performance.js';
 
 export const driftTestNames = ['ks', 'psi', 'wasserstein', 'chisquare', 'jensenshannon'] as const;
 export type DriftTestName = (typeof driftTestNames)[number];
 
 const performanceMetrics = ['accuracy', 'f1', 'mae', 'rmse'] as const satisfies readonly PerformanceMetric[];
+
+/** Largest sliding window: its rows are kept whole (the window's own bound on kept samples). */
+export const SLIDING_WINDOW_MAX = DEFAULT_MAX_SAMPLES;
 
 const windowSchema = z
   .strictObject({
@@ -22,7 +26,12 @@ const windowSchema = z
     minSamples: z.number().int().positive().default(100),
   })
   // A step past the size would skip predictions between windows without anyone asking for sampling.
-  .refine((w) => w.step === undefined || w.step <= w.size, { path: ['step'], message: 'must be at most window.size' });
+  .refine((w) => w.step === undefined || w.step <= w.size, { path: ['step'], message: 'must be at most window.size' })
+  // A sliding window keeps its rows to slide over them; past this bound it would have to sample.
+  .refine((w) => w.step === undefined || w.step === w.size || w.size <= SLIDING_WINDOW_MAX, {
+    path: ['size'],
+    message: `a sliding window (step < size) holds at most ${SLIDING_WINDOW_MAX} predictions`,
+  });
 
 const referenceSchema = z.strictObject({
   /** Versions whose manifest has no training profile use their first this-many live predictions as the reference. @defaultValue 500 */

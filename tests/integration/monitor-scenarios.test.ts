@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { EmbeddedBus, topicNames } from '../../src/core/index.js';
-import type { Manifest } from '../../src/core/index.js';
+import { EmbeddedBus, eventTopicSpecs, topicNames } from '../../src/core/index.js';
+import type { EventBus, Manifest, ModelEvent } from '../../src/core/index.js';
 import { DriftMonitor, ModelCatalog, MonitorStore, parsePolicyDocument } from '../../src/monitor/index.js';
 import type { DecisionRecord } from '../../src/monitor/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { generateStream, manifestSource, syntheticManifest } from '../helpers/drift-scenario.js';
+import { waitFor } from '../helpers/wait.js';
 import type { Stream, StreamOptions } from '../helpers/drift-scenario.js';
 
 const dirs: string[] = [];
@@ -28,14 +29,20 @@ interface Harness {
   close(): void;
 }
 
-async function harness(manifests: Manifest[], policy: unknown = {}, path?: string): Promise<Harness> {
+async function embeddedBus(): Promise<EmbeddedBus> {
+  const bus = new EmbeddedBus();
+  await bus.ensureTopics(eventTopicSpecs({ kafkaBrokers: [], topicPrefix: 'driftgate.' }));
+  return bus;
+}
+
+async function harness(manifests: Manifest[], policy: unknown = {}, path?: string, given?: EventBus): Promise<Harness> {
+  const bus = given ?? (await embeddedBus());
   const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'dg-scenario-')), 'monitor.db');
   if (!path) dirs.push(join(dbPath, '..'));
   const store = new MonitorStore({ path: dbPath });
   const catalog = new ModelCatalog(manifestSource(manifests), silentLogger);
   for (const m of manifests) catalog.add(m);
   const registry = new Registry();
-  const bus = new EmbeddedBus();
   const monitor = new DriftMonitor({
     bus,
     topics: topicNames(),
@@ -241,6 +248,7 @@ describe('monitor scenarios: restart', () => {
     const second = await harness([m], policy, first.path);
     for (const b of batches.slice(cut - 1)) await second.monitor.apply(b);
     assert.deepEqual(decisionsOf(second, 'restart').map(decisionKey), expected);
+    assert.ok(second.monitor.summaries()[0]?.lastWindow, 'the last window report survives the restart');
     assert.equal(second.store.labeledCount('restart'), expectedJoined, 'no example counted twice');
     second.close();
   });
@@ -257,3 +265,35 @@ function splitBatches(stream: Stream, size: number) {
 function decisionKey(d: DecisionRecord): string {
   return `${d.type}/${String(d.details['kind'] ?? d.details['reason'])}@${d.time}`;
 }
+
+describe('monitor scenarios: publishing decisions', () => {
+  it('keeps decisions in the outbox while the bus refuses them and publishes them with a later batch', async () => {
+    const inner = await embeddedBus();
+    let refuse = true;
+    const bus: EventBus = Object.assign(Object.create(inner) as EventBus, {
+      publish: (topic: string, messages: Parameters<EventBus['publish']>[1]) => (refuse ? Promise.reject(new Error('bus down')) : inner.publish(topic, messages)),
+    });
+    const events: ModelEvent[] = [];
+    await inner.subscribe({
+      groupId: 'observer',
+      topics: [topicNames().modelEvents],
+      fromBeginning: true,
+      handle: async (messages) => void events.push(...messages.map((m) => JSON.parse(m.value.toString()) as ModelEvent)),
+    });
+    const m = syntheticManifest({ name: 'outbox', rows: 800, seed: 16 });
+    const h = await harness([m], { default: { datasetDriftShare: 0.25, bonferroni: true } }, undefined, bus);
+    await feed(h.monitor, noLabels(generateStream({ model: 'outbox', count: 1500, seed: 40, startTs: T0, shift: { f0: 1 }, idPrefix: 'down' })), 500);
+    assert.ok(decisionsOf(h, 'outbox').some((d) => d.type === 'drift.detected'), 'decided while the bus was down');
+    assert.equal(events.length, 0);
+    refuse = false;
+    await feed(h.monitor, noLabels(generateStream({ model: 'outbox', count: 10, seed: 41, startTs: T0 + 1500 * 100, idPrefix: 'up' })));
+    await waitFor('the held decisions', 5000, () => events.some((e) => e.type === 'drift.detected'));
+    assert.deepEqual(
+      events.map((e) => e.type),
+      decisionsOf(h, 'outbox')
+        .filter((d) => d.type !== 'drift.cleared')
+        .map((d) => d.type),
+    );
+    h.close();
+  });
+});

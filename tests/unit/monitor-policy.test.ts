@@ -179,6 +179,7 @@ describe('policy documents', () => {
     ['an unknown option', { models: { iris: { windw: { size: 10 } } } }, /^models\.iris\.windw: Unknown option$/],
     ['an unknown test', { default: { tests: { f: 'anova' } } }, /^default\.tests\.f: Invalid option/],
     ['a step past the merged size', { default: { window: { size: 100 } }, models: { iris: { window: { step: 200 } } } }, /^models\.iris\.window\.step: must be at most window\.size$/],
+    ['a sliding window past the kept-rows bound', { default: { window: { size: 20_000, step: 1000 } } }, /^default\.window\.size: a sliding window \(step < size\) holds at most 10000 predictions$/],
     ['minLabels past the window', { default: { performance: { window: 100 } } }, /^default\.performance\.minLabels: must be at most performance\.window$/],
     ['an override that is not an object', { models: { iris: 3 } }, /^models\.iris: expected an object$/],
     ['a document that is not an object', [], /^\(document\): /],
