@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `driftgate` command.
 import { ConfigError, createLogger, describeError, loadConfig } from '../core/index.js';
+import { exitOnSignals } from './shutdown.js';
 import { startDriftgate } from './stack.js';
 
 const USAGE = `usage: driftgate <command>
@@ -25,21 +26,7 @@ async function serve(): Promise<void> {
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
   if (driftgate.monitor) logger.info('drift monitor running', { port: driftgate.monitor.port, store: config.monitorStore });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    driftgate
-      .close()
-      .then(() => process.exit(0))
-      .catch((err) => {
-        logger.error('shutdown failed', { error: describeError(err) });
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(logger, () => driftgate.close());
 }
 
 async function main(argv: string[]): Promise<void> {

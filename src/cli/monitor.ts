@@ -3,8 +3,9 @@
 // repository the gateways serve.
 import { ConfigError, createEventBus, describeError, eventTopicSpecs } from '../core/index.js';
 import type { Config, Logger } from '../core/index.js';
-import { startMonitor } from '../monitor/index.js';
+import { loadPolicy, startMonitor } from '../monitor/index.js';
 import { ModelRepository } from '../serve/index.js';
+import { exitOnSignals } from './shutdown.js';
 import { busConfig } from './stack.js';
 
 export async function monitorCommand(config: Config, logger: Logger): Promise<void> {
@@ -13,6 +14,7 @@ export async function monitorCommand(config: Config, logger: Logger): Promise<vo
       'KAFKA_BROKERS: `driftgate monitor` reads the event streams from Kafka; set KAFKA_BROKERS (the embedded bus lives inside `driftgate serve`, which runs its own monitor)',
     ]);
   }
+  loadPolicy(config.monitorPolicy); // a bad policy stops here, before any connection
   const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
   try {
     await bus.ensureTopics(eventTopicSpecs(busConfig(config)));
@@ -22,20 +24,8 @@ export async function monitorCommand(config: Config, logger: Logger): Promise<vo
   }
   const running = await startMonitor({ config, bus, manifests: new ModelRepository(config.modelRepo), logger: logger.child({ component: 'monitor' }) });
   logger.info('monitor running', { port: running.port, group: config.monitorGroup, brokers: config.kafkaBrokers, store: config.monitorStore });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    running
-      .close()
-      .then(() => bus.close())
-      .then(() => process.exit(0))
-      .catch((err) => {
-        logger.error('shutdown failed', { error: describeError(err) });
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(logger, async () => {
+    await running.close();
+    await bus.close();
+  });
 }

@@ -4,7 +4,7 @@
 import { Registry } from 'prom-client';
 import { DiskSpool, EventPublisher, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
 import type { BusConfig, Config, EventBus, Logger } from '../core/index.js';
-import { startMonitor } from '../monitor/index.js';
+import { loadPolicy, startMonitor } from '../monitor/index.js';
 import type { RunningMonitor } from '../monitor/index.js';
 import { ModelRepository, createGateway, createServeMetrics, parseSampling, publishingSinks } from '../serve/index.js';
 import type { Gateway } from '../serve/index.js';
@@ -42,6 +42,7 @@ export interface StartOptions {
 }
 
 export async function startDriftgate(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Driftgate> {
+  if (config.monitor) loadPolicy(config.monitorPolicy); // a bad policy stops start-up before anything runs
   const registry = new Registry();
   const metrics = createServeMetrics(registry);
   const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));

@@ -2,6 +2,7 @@
 // labels sent over HTTP reach the monitor, and the gateway's own /metrics shows live accuracy and
 // drift; the monitor's endpoints show its view of each version.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,5 +98,29 @@ describe('gateway with the embedded monitor', () => {
     const bad = await get(`${monitorUrl}/monitor/models/iris-onnx/decisions?limit=0`);
     assert.equal(bad.status, 400);
     assert.match(String(bad.body.error), /limit/);
+  });
+});
+
+describe('driftgate monitor without Kafka', () => {
+  it('exits 2 and says why: the embedded bus lives inside driftgate serve', () => {
+    const main = join(import.meta.dirname, '../../src/cli/main.ts');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'monitor'], {
+      env: { ...process.env, KAFKA_BROKERS: '', DRIFTGATE_LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /KAFKA_BROKERS: `driftgate monitor` reads the event streams from Kafka/);
+  });
+
+  it('exits 2 on a policy that does not parse, naming the field', () => {
+    const main = join(import.meta.dirname, '../../src/cli/main.ts');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'monitor'], {
+      env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:1', DRIFTGATE_MONITOR_POLICY: '{"default":{"window":{"size":0}}}', DRIFTGATE_LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /DRIFTGATE_MONITOR_POLICY: default\.window\.size: Too small/);
   });
 });
