@@ -13,31 +13,10 @@
 // Determinism: every random choice (split, augmentation, initial weights, dropout masks, epoch order,
 // search draws) comes from a seed derived from `options.seed`, so a run repeats exactly on the same
 // backend. A time budget on the search is the one exception: where it cuts depends on the clock.
-import { initTf, inputWidth, modelNameSchema, tf } from '../core/index.js';
-import type { Feature, Preprocessing } from '../core/index.js';
+import { initTf, modelNameSchema, tf } from '../core/index.js';
 import { freezeLayers, loadBaseModel, replaceOutput, stackModels, unfreezeLayers, withNewHead } from './base-model.js';
 import type { BaseModel } from './base-model.js';
-import {
-  DataError,
-  applyClipper,
-  applyImputer,
-  augment,
-  cleanTable,
-  dataFingerprint,
-  encode,
-  encodeTarget,
-  fitClipper,
-  fitImputer,
-  fitPreprocessing,
-  fromExamples,
-  isMissing,
-  parseNumber,
-  readCsv,
-  readJsonl,
-  selectColumns,
-  splitRows,
-} from './data/index.js';
-import type { CleanRow, CleaningReport, Clipper, Imputer, RawTable, SplitFractions, Splits } from './data/index.js';
+import { DataError } from './data/index.js';
 import { BestWeightsTracker, resolveEarlyStopping } from './early-stopping.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
 import { classificationMetrics, errorAnalysis, regressionMetrics } from './eval/index.js';
@@ -55,27 +34,17 @@ import {
 import type { TensorPair } from './fit.js';
 import { buildNetwork, deriveSeed, dropoutStreamSeed, streamDropoutSeeds } from './network.js';
 import type { HiddenLayerSpecInput } from './network.js';
+import { prepareData, targetMatrix } from './prepare.js';
+import type { PreparedData } from './prepare.js';
 import { buildReferenceProfile } from './reference.js';
 import { defaultMinEpochs, sampleConfigurations, successiveHalving } from './search.js';
 import type { TrialRunner } from './search.js';
-import type {
-  BaseOptions,
-  DataSource,
-  EpochRecord,
-  Hyperparameters,
-  MetricsReport,
-  Task,
-  TrainEvent,
-  TrainHooks,
-  TrainOptions,
-  TrainResult,
-  TrialRecord,
-} from './types.js';
+import type { BaseOptions, EpochRecord, Hyperparameters, MetricsReport, Task, TrainEvent, TrainHooks, TrainOptions, TrainResult, TrialRecord } from './types.js';
+
+export { DEFAULT_SPLIT, inferTask } from './prepare.js';
 
 /** Seed of a run that does not give one. */
 export const DEFAULT_SEED = 42;
-/** @defaultValue train 0.7, validation 0.15, test 0.15 */
-export const DEFAULT_SPLIT: SplitFractions = { train: 0.7, validation: 0.15, test: 0.15 };
 /** Hidden layers of a fresh network when `hyperparameters.network.hidden` is not given. */
 export const DEFAULT_HIDDEN: readonly HiddenLayerSpecInput[] = [
   { units: 32, activation: 'relu' },
@@ -84,17 +53,13 @@ export const DEFAULT_HIDDEN: readonly HiddenLayerSpecInput[] = [
 /** Learning rate 0.01, batch size 32, 100 epochs, Adam. */
 export const DEFAULT_HYPERPARAMETERS: Hyperparameters = { learningRate: 0.01, batchSize: 32, epochs: 100, optimizer: 'adam' };
 
-// Streams of the run seed (see deriveSeed); the network itself is built from the run seed.
-const SEED_SPLIT = 1;
-const SEED_AUGMENT = 2;
+// Streams of the run seed (see deriveSeed; prepare.ts has the split and augmentation streams); the
+// network itself is built from the run seed.
 const SEED_NEW_LAYERS = 3;
 const SEED_SHUFFLE = 4;
 const SEED_REFERENCE = 5;
 const SEED_SEARCH = 6;
 const SEED_BASE_DROPOUT = 100;
-
-/** A numeric target with at most this many distinct integer values is taken for class labels. */
-const MAX_INTEGER_CLASSES = 10;
 
 /**
  * Trains a model as `options` describe and returns it with everything a version needs. The caller
@@ -299,225 +264,6 @@ async function loadBase(dir: string, seed: number): Promise<BaseModel> {
     }
   });
   return base;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Data
-
-/** One value per split. */
-type Parts<T> = { train: T; validation: T; test: T };
-
-interface PreparedData {
-  task: Task;
-  labels: string[] | undefined;
-  features: Feature[];
-  preprocessing: Preprocessing;
-  width: number;
-  cleaning: CleaningReport;
-  fingerprint: string;
-  /** Cleaned rows before clipping and imputation, as clients would send them. */
-  raw: Splits<CleanRow>;
-  /** Encoded inputs, rows × width (training split before augmentation). */
-  x: Parts<Float32Array>;
-  /** Class index (classification) or target value (regression) per row. */
-  y: Parts<Int32Array | Float32Array>;
-  /** The training rows as fitted: augmented inputs and one-hot (or soft) or value targets. */
-  augmented: { rows: number; x: Float32Array; y: Float32Array };
-  /** Mean training target (regression), where a new output layer starts. */
-  targetMean: number | undefined;
-}
-
-async function loadTable(source: DataSource, target: string): Promise<RawTable> {
-  switch (source.kind) {
-    case 'csv':
-      return readCsv(source.path, source.delimiter === undefined ? {} : { delimiter: source.delimiter });
-    case 'jsonl':
-      return readJsonl(source.path);
-    case 'table':
-      return source.table;
-    case 'examples':
-      return fromExamples(source.examples, target);
-    default:
-      throw new DataError(`unknown data source kind ${JSON.stringify((source as { kind: unknown }).kind)}`);
-  }
-}
-
-/**
- * Classification when the target holds anything but numbers, or only integers with at most 10
- * distinct values; regression otherwise. Pass `task` to decide it yourself.
- */
-export function inferTask(table: RawTable, target: string): Task {
-  const distinct = new Set<number>();
-  for (const row of table.rows) {
-    const v = row[target];
-    if (isMissing(v)) continue;
-    const x = parseNumber(v);
-    if (x === undefined) return 'classification';
-    distinct.add(x);
-  }
-  const integers = [...distinct].every((x) => Number.isInteger(x));
-  return integers && distinct.size <= MAX_INTEGER_CLASSES ? 'classification' : 'regression';
-}
-
-async function prepareData(options: TrainOptions, base: BaseModel | undefined, seed: number, stage: (name: string, message?: string) => void): Promise<PreparedData> {
-  const { target } = options;
-  const table = await loadTable(options.data, target);
-  const manifest = base?.manifest;
-  const task = options.task ?? manifest?.task ?? inferTask(table, target);
-  if (manifest && manifest.task !== task) throw new DataError(`the base model is a ${manifest.task} model; it cannot be fine-tuned for ${task}`);
-  if (manifest) checkFeaturesAgainstBase(options, manifest.features);
-
-  stage('clean');
-  const selection = selectColumns(
-    table,
-    manifest
-      ? { target, features: manifest.features.map((f) => f.name), types: Object.fromEntries(manifest.features.map((f) => [f.name, f.type])) }
-      : {
-          target,
-          ...(options.features ? { features: options.features } : {}),
-          ...(options.exclude ? { exclude: options.exclude } : {}),
-          ...(options.types ? { types: options.types } : {}),
-        },
-  );
-  const cleaned = cleanTable(selection, {
-    task,
-    fit: false,
-    ...(options.missing ? { missing: options.missing } : {}),
-    ...(options.outliers ? { outliers: options.outliers } : {}),
-  });
-  const fingerprint = dataFingerprint(cleaned.rows, selection.columns);
-
-  stage('split');
-  const raw = splitRows(cleaned.rows, options.split ?? DEFAULT_SPLIT, {
-    seed: deriveSeed(seed, SEED_SPLIT),
-    ...(task === 'classification' ? { stratifyBy: target } : {}),
-  });
-  for (const part of ['validation', 'test'] as const) {
-    if (raw[part].length === 0) {
-      throw new DataError(`the ${part} split is empty (${cleaned.rows.length} rows after cleaning); use more data or a larger ${part} fraction`);
-    }
-  }
-  const clipper = fitClipper(raw.train, cleaned.features, options.outliers);
-  const clipped = mapSplits(raw, (rows) => applyClipper(clipper, rows));
-  const imputer = fitImputer(clipped.train.rows, cleaned.features, options.missing);
-  const filled = mapSplits(clipped, (part) => applyImputer(imputer, part.rows));
-
-  stage('preprocess');
-  let features: Feature[];
-  let preprocessing: Preprocessing;
-  if (manifest) {
-    features = manifest.features;
-    preprocessing = manifest.preprocessing;
-  } else {
-    const fitted = fitPreprocessing(filled.train.rows, cleaned.features, options.scaling === undefined ? {} : { scaling: options.scaling });
-    features = fitted.features;
-    preprocessing = fitted.preprocessing;
-  }
-  const width = inputWidth(features);
-  const labels = task === 'classification' ? chooseLabels(filled.train.rows, target, options.base, manifest?.labels) : undefined;
-  const encodeY = (rows: readonly Record<string, unknown>[]): Int32Array | Float32Array => {
-    try {
-      return encodeTarget(rows, target, task, labels).y;
-    } catch (err) {
-      if (err instanceof DataError && manifest && labels) {
-        throw new DataError(`${err.message} (the base model's classes; fine-tune with strategy "replace-output" to change them)`, {}, { cause: err });
-      }
-      throw err;
-    }
-  };
-  const y = { train: encodeY(filled.train.rows), validation: encodeY(filled.validation.rows), test: encodeY(filled.test.rows) };
-  const x = mapSplits(filled, (part) => encode(part.rows, features, preprocessing));
-
-  const outputs = labels?.length ?? 1;
-  let augmented: PreparedData['augmented'] = { rows: y.train.length, x: x.train, y: targetMatrix(y.train, task, outputs) };
-  const wanted = options.augment;
-  if (wanted && (wanted.noise || wanted.mixup || wanted.oversample)) {
-    stage('augment');
-    const out = augment({ x: x.train, y: y.train, width, task, classes: outputs, features }, wanted, deriveSeed(seed, SEED_AUGMENT));
-    augmented = { rows: out.rows, x: out.x, y: out.task === 'classification' ? out.yOneHot : out.yValues };
-  }
-
-  return {
-    task,
-    labels,
-    features,
-    preprocessing,
-    width,
-    cleaning: completeCleaningReport(cleaned.report, clipper, imputer, [clipped.train, clipped.validation, clipped.test], [filled.train, filled.validation, filled.test]),
-    fingerprint,
-    raw,
-    x,
-    y,
-    augmented,
-    targetMean: task === 'regression' ? meanOf(y.train) : undefined,
-  };
-}
-
-function mapSplits<A, B>(parts: Parts<A>, f: (part: A) => B): Parts<B> {
-  return { train: f(parts.train), validation: f(parts.validation), test: f(parts.test) };
-}
-
-function checkFeaturesAgainstBase(options: TrainOptions, features: readonly Feature[]): void {
-  const names = features.map((f) => f.name);
-  if (options.features && (options.features.length !== names.length || options.features.some((n, i) => n !== names[i]))) {
-    throw new DataError(`the base model takes the features ${names.join(', ')} in this order; leave the feature list out or give exactly these`);
-  }
-  for (const name of options.exclude ?? []) {
-    if (names.includes(name)) throw new DataError(`cannot exclude "${name}": the base model takes it as a feature`);
-  }
-  for (const [name, type] of Object.entries(options.types ?? {})) {
-    const f = features.find((g) => g.name === name);
-    if (f && f.type !== type) throw new DataError(`column "${name}" is ${f.type} in the base model and cannot be declared ${type}`);
-  }
-}
-
-/**
- * The base's labels when its output layer (or its label set) is kept; otherwise the training split's
- * classes, sorted, or in the base's order when they are the same set.
- */
-function chooseLabels(trainRows: readonly Record<string, unknown>[], target: string, base: BaseOptions | undefined, baseLabels: string[] | undefined): string[] {
-  if (base && baseLabels && (base.strategy ?? 'fine-tune') !== 'replace-output') return baseLabels;
-  const own = (encodeTarget(trainRows, target, 'classification') as { labels: string[] }).labels;
-  if (baseLabels && baseLabels.length === own.length && own.every((l) => baseLabels.includes(l))) return baseLabels;
-  return own;
-}
-
-function meanOf(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
-}
-
-/** One-hot rows (classification) or a column of values (regression). */
-function targetMatrix(y: Int32Array | Float32Array, task: Task, classes: number): Float32Array {
-  if (task === 'regression') return Float32Array.from(y);
-  const out = new Float32Array(y.length * classes);
-  y.forEach((k, i) => (out[i * classes + k] = 1));
-  return out;
-}
-
-/** The cleaning report with what clipping and imputation did across the three splits. */
-function completeCleaningReport(
-  report: CleaningReport,
-  clipper: Clipper,
-  imputer: Imputer,
-  clipped: readonly { clipped: Record<string, number> }[],
-  filled: readonly { filled: Record<string, number> }[],
-): CleaningReport {
-  const columns = Object.fromEntries(Object.entries(report.columns).map(([name, column]) => [name, { ...column }]));
-  for (const bounds of clipper.columns) {
-    const column = columns[bounds.name];
-    if (!column) continue;
-    column.clipped = clipped.reduce((n, part) => n + (part.clipped[bounds.name] ?? 0), 0);
-    column.bounds = { lower: bounds.lower, upper: bounds.upper };
-  }
-  for (const fill of imputer.columns) {
-    const column = columns[fill.name];
-    if (!column) continue;
-    column.filled = filled.reduce((n, part) => n + (part.filled[fill.name] ?? 0), 0);
-    if (fill.value !== undefined) column.fillValue = fill.value;
-  }
-  return { ...report, columns };
 }
 
 // ---------------------------------------------------------------------------------------------------
