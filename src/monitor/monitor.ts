@@ -66,6 +66,11 @@ export class DriftMonitor {
   private watermark: number;
   private lagTimer: NodeJS.Timeout | undefined;
   private outboxBusy = false;
+  /**
+   * Counter updates of the batch in progress. They are applied only once its transaction has
+   * committed, so a batch that rolls back and comes again is not counted twice.
+   */
+  private countLater: (() => void)[] = [];
   /** Set when decisions could not be published: every later batch tries again. */
   private outboxPending = true;
   private readonly joinTtlMs: number;
@@ -129,6 +134,7 @@ export class DriftMonitor {
   async apply(batch: EventBatch): Promise<void> {
     const timer = this.metrics.batchDuration.startTimer();
     const decisions: { state: VersionState; decision: Decision }[] = [];
+    this.countLater = [];
     try {
       this.opts.store.transaction(() => this.applyInTransaction(batch, decisions));
     } catch (err) {
@@ -142,6 +148,8 @@ export class DriftMonitor {
     } finally {
       timer();
     }
+    for (const count of this.countLater) count();
+    this.countLater = [];
     for (const { state, decision } of decisions) this.reportDecision(state, decision);
     const pending = this.opts.store.pendingCounts();
     this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
@@ -157,7 +165,7 @@ export class DriftMonitor {
     for (const event of batch.labels) this.applyLabel(event, touched, decisions);
 
     for (const e of store.expire(this.watermark, this.joinTtlMs, this.maxPending)) {
-      this.metrics.expired.inc({ model: e.model, kind: e.kind, reason: e.reason }, e.count);
+      this.countLater.push(() => this.metrics.expired.inc({ model: e.model, kind: e.kind, reason: e.reason }, e.count));
       if (e.kind === 'prediction') this.countCoverage(e.model, 0, e.count);
     }
     const models = new Set<string>();
@@ -185,7 +193,7 @@ export class DriftMonitor {
     };
     const result = this.opts.store.addPrediction(stored);
     if (result.status === 'duplicate') {
-      this.metrics.duplicates.inc({ kind: 'prediction' });
+      this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'prediction' }));
       return;
     }
     const state = this.versionState(event.model, event.version);
@@ -207,7 +215,7 @@ export class DriftMonitor {
     this.watermark = Math.max(this.watermark, ts);
     const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts });
     if (result.status === 'duplicate') {
-      this.metrics.duplicates.inc({ kind: 'label' });
+      this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'label' }));
       return;
     }
     if (result.status !== 'joined') return;
@@ -233,8 +241,10 @@ export class DriftMonitor {
     const actual = normaliseLabel(state.manifest, label);
     state.performance.add(predicted, actual);
     state.joined += 1;
-    this.metrics.labelsJoined.inc({ model });
-    this.metrics.labelLag.observe({ model }, Math.max(0, labelTs - predictionTs) / 1000);
+    this.countLater.push(() => {
+      this.metrics.labelsJoined.inc({ model });
+      this.metrics.labelLag.observe({ model }, Math.max(0, labelTs - predictionTs) / 1000);
+    });
     this.countCoverage(model, 1, 0);
 
     state.labelWindow.add({ [LABEL_COLUMN]: actual }, labelTs);
@@ -266,7 +276,7 @@ export class DriftMonitor {
     }
     this.metrics.driftShare.set(labels, report.share);
     this.metrics.driftDetected.set(labels, report.datasetDrift ? 1 : 0);
-    this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' });
+    this.countLater.push(() => this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' }));
     state.lastWindow = report;
     this.logger.debug('window evaluated', { model, version, window: report.windowIndex, share: report.share, drift: report.datasetDrift });
 
@@ -302,7 +312,7 @@ export class DriftMonitor {
     this.metrics.driftScore.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, finiteOr(drift.score, 1e9));
     if (drift.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, drift.pValue);
     this.metrics.featureDrifted.set({ ...labels, feature: LABEL_COLUMN }, drift.drifted ? 1 : 0);
-    this.metrics.windows.inc({ ...labels, kind: 'label', result: drift.drifted ? 'drift' : 'no_drift' });
+    this.countLater.push(() => this.metrics.windows.inc({ ...labels, kind: 'label', result: drift.drifted ? 'drift' : 'no_drift' }));
     state.lastLabelDrift = drift;
   }
 

@@ -297,3 +297,28 @@ describe('monitor scenarios: publishing decisions', () => {
     h.close();
   });
 });
+
+describe('monitor scenarios: a batch that fails mid-way', () => {
+  it('rolls back, and the redelivered batch is applied and counted once', async () => {
+    const m = syntheticManifest({ name: 'rollback', rows: 800, seed: 17 });
+    const h = await harness([m]);
+    const stream = generateStream({ model: 'rollback', count: 600, seed: 50, startTs: T0, idPrefix: 'rb' });
+    const batch = { predictions: stream.predictions, labels: stream.labels };
+    const putState = h.store.putState.bind(h.store);
+    let fail = true;
+    h.store.putState = (key, value) => {
+      if (fail && key === 'watermark') throw new Error('disk full');
+      putState(key, value);
+    };
+    await assert.rejects(h.monitor.apply(batch), /disk full/);
+    assert.equal(h.store.labeledCount('rollback'), 0, 'nothing of the failed batch stayed');
+    fail = false;
+    await h.monitor.apply(batch);
+    assert.equal(h.store.labeledCount('rollback'), 600);
+    const joined = (await h.registry.getSingleMetric('driftgate_labels_joined_total')!.get()).values.reduce((a, v) => a + v.value, 0);
+    assert.equal(joined, 600, 'labels joined counted once');
+    const windows = await windowCounts(h.registry, 'rollback');
+    assert.equal(windows.drift + windows.clean, 1, 'the one window counted once');
+    h.close();
+  });
+});
