@@ -73,13 +73,18 @@ export function get(url: string, headers: Record<string, string> = {}) {
 /** Value of one sample of a Prometheus metric on a gateway, matched on the given labels; 0 when absent. */
 export async function metricValue(url: string, name: string, labels: Record<string, string>): Promise<number> {
   const { body } = await get(`${url}/metrics`);
-  for (const line of String(body).split('\n')) {
+  return sampleValue(String(body), name, labels) ?? 0;
+}
+
+/** Value of one sample in a Prometheus text exposition, matched on the given labels; undefined when absent. */
+export function sampleValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (.+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const found = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
   }
-  return 0;
+  return undefined;
 }
 
 export const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };

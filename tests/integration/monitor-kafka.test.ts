@@ -26,6 +26,7 @@ import type { BusMessage, EventBus, Manifest, ModelEvent } from '../../src/core/
 import { MonitorStore } from '../../src/monitor/store.js';
 import { generateStream, syntheticManifest } from '../helpers/drift-scenario.js';
 import type { Stream } from '../helpers/drift-scenario.js';
+import { sampleValue } from '../helpers/gateway.js';
 import { kafkaBrokers, testKafka } from '../helpers/kafka.js';
 import { freePort, waitFor } from '../helpers/private-broker.js';
 
@@ -155,14 +156,6 @@ async function collect(bus: EventBus, prefix: string): Promise<{ events: ModelEv
   return { events, dead, stop: () => sub.stop() };
 }
 
-function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
-
 /** Predictions without drift, then a shift of two features with half the labels flipped. */
 function driftingStream(model: string, tag: string, half = 1500): Stream {
   const before = generateStream({ model, count: half, seed: 41, startTs: T0, idPrefix: `${tag}-a` });
@@ -238,16 +231,16 @@ describe('driftgate monitor on Kafka', () => {
       assert.ok(reasons.some((r) => r.includes(expected)), `a dead letter says ${expected}; got ${reasons.join(' | ')}`);
     }
 
-    await waitFor('every label joined', 60_000, async () => (metricValue(await proc.get<string>('/metrics'), 'driftgate_labels_joined_total', { model }) ?? 0) >= 3000);
+    await waitFor('every label joined', 60_000, async () => (sampleValue(await proc.get<string>('/metrics'), 'driftgate_labels_joined_total', { model }) ?? 0) >= 3000);
     const metrics = await proc.get<string>('/metrics');
-    const accuracy = metricValue(metrics, 'driftgate_model_accuracy', { model, version: '1' });
+    const accuracy = sampleValue(metrics, 'driftgate_model_accuracy', { model, version: '1' });
     assert.ok(accuracy !== undefined && accuracy > 0.3 && accuracy < 0.8, `live accuracy after the flip: ${accuracy}`);
-    assert.ok(metricValue(metrics, 'driftgate_drift_score', { model, version: '1', feature: 'f0', test: 'ks' }) !== undefined);
-    assert.ok((metricValue(metrics, 'driftgate_labels_joined_total', { model }) ?? 0) >= 3000);
-    assert.ok((metricValue(metrics, 'driftgate_events_dead_lettered_total', { topic: topics.predictions }) ?? 0) >= 1);
+    assert.ok(sampleValue(metrics, 'driftgate_drift_score', { model, version: '1', feature: 'f0', test: 'ks' }) !== undefined);
+    assert.ok((sampleValue(metrics, 'driftgate_labels_joined_total', { model }) ?? 0) >= 3000);
+    assert.ok((sampleValue(metrics, 'driftgate_events_dead_lettered_total', { topic: topics.predictions }) ?? 0) >= 1);
     await waitFor('consumer lag read back as 0', 30_000, async () => {
       const text = await proc.get<string>('/metrics');
-      return [topics.predictions, topics.labels].every((topic) => metricValue(text, 'driftgate_monitor_consumer_lag', { topic }) === 0);
+      return [topics.predictions, topics.labels].every((topic) => sampleValue(text, 'driftgate_monitor_consumer_lag', { topic }) === 0);
     });
     assert.match(proc.stderr, /^$|level/, 'only log lines on stderr');
   });
@@ -272,7 +265,7 @@ describe('driftgate monitor on Kafka', () => {
     await a!.ready();
     await b!.ready();
     const topics = topicNames(s.prefix);
-    const joined = async (p: MonitorProcess) => metricValue(await p.get<string>('/metrics'), 'driftgate_labels_joined_total', { model }) ?? 0;
+    const joined = async (p: MonitorProcess) => sampleValue(await p.get<string>('/metrics'), 'driftgate_labels_joined_total', { model }) ?? 0;
     // Publish once the group is stable with both members: pairs consumed across a rebalance can be
     // split between the old and the new owner of a partition (docs/monitoring.md, scaling).
     const admin = testKafka(brokers, 'monitor-scale-test').admin();
@@ -294,7 +287,7 @@ describe('driftgate monitor on Kafka', () => {
     const counts = [await joined(a!), await joined(b!)];
     assert.equal(counts[0]! + counts[1]!, stream.labels.length, `joined ${counts.join(' + ')}`);
     for (const p of [a!, b!]) {
-      assert.equal(metricValue(await p.get<string>('/metrics'), 'driftgate_monitor_pending', { kind: 'label' }), 0, 'no label waits for a prediction another monitor has');
+      assert.equal(sampleValue(await p.get<string>('/metrics'), 'driftgate_monitor_pending', { kind: 'label' }), 0, 'no label waits for a prediction another monitor has');
     }
   });
 
@@ -318,7 +311,7 @@ describe('driftgate monitor on Kafka', () => {
       const lag = await s.bus.consumerLag(p.group, [topics.predictions, topics.labels]);
       return lag.length === 2 && lag.every((row) => row.lag === 0);
     };
-    const consumed = async (p: MonitorProcess, topic: string) => metricValue(await p.get<string>('/metrics'), 'driftgate_events_consumed_total', { topic }) ?? 0;
+    const consumed = async (p: MonitorProcess, topic: string) => sampleValue(await p.get<string>('/metrics'), 'driftgate_events_consumed_total', { topic }) ?? 0;
 
     // Two monitors side by side: one runs straight through, the other is killed with SIGKILL in the
     // middle of the predictions and again in the middle of the labels, and restarted each time.
