@@ -8,8 +8,8 @@ import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { BusMessage, EventBus, OutgoingMessage, Subscription } from './bus/index.js';
-import { decodeEvent, fastLabelEvent, fastPredictionEvent, labelEventSchema, modelEventSchema, predictionEventSchema } from './events.js';
-import type { EventTopics, LabelEvent, ModelEvent, PredictionEvent } from './events.js';
+import { decodeEvent, fastLabelEvent, fastPredictionEvent, labelEventSchema, labeledEventSchema, modelEventSchema, predictionEventSchema } from './events.js';
+import type { EventTopics, LabelEvent, LabeledEvent, ModelEvent, PredictionEvent } from './events.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 
@@ -27,6 +27,8 @@ export interface EventHandlers {
   predictions?: (events: PredictionEvent[]) => Promise<void>;
   labels?: (events: LabelEvent[]) => Promise<void>;
   modelEvents?: (events: ModelEvent[]) => Promise<void>;
+  /** Joined examples (`driftgate.labeled`), for the retrain loop. */
+  labeled?: (events: LabeledEvent[]) => Promise<void>;
 }
 
 /** Semantic checks beyond the schema; return a reason to dead-letter the event. */
@@ -72,18 +74,25 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
   const { bus, topics, handlers, checks = {} } = opts;
   const logger = opts.logger ?? silentLogger;
   const registers = opts.registry ? [opts.registry] : [];
-  const consumed = new Counter({ name: 'driftgate_events_consumed_total', help: 'Events decoded and handled, by topic.', labelNames: ['topic'] as const, registers });
-  const deadLettered = new Counter({
-    name: 'driftgate_events_dead_lettered_total',
-    help: 'Events skipped and copied to the dead-letter topic, by source topic and reason class.',
-    labelNames: ['topic', 'reason'] as const,
-    registers,
-  });
+  // Several consumers (monitor, retrainer, the gateway's model-event listener) may share one registry
+  // in a single process: they share these two counters too, told apart by topic.
+  const consumed =
+    (opts.registry?.getSingleMetric('driftgate_events_consumed_total') as Counter<'topic'> | undefined) ??
+    new Counter({ name: 'driftgate_events_consumed_total', help: 'Events decoded and handled, by topic.', labelNames: ['topic'] as const, registers });
+  const deadLettered =
+    (opts.registry?.getSingleMetric('driftgate_events_dead_lettered_total') as Counter<'topic' | 'reason'> | undefined) ??
+    new Counter({
+      name: 'driftgate_events_dead_lettered_total',
+      help: 'Events skipped and copied to the dead-letter topic, by source topic and reason class.',
+      labelNames: ['topic', 'reason'] as const,
+      registers,
+    });
 
   const wanted: string[] = [];
   if (handlers.predictions || handlers.batch) wanted.push(topics.predictions);
   if (handlers.labels || handlers.batch) wanted.push(topics.labels);
   if (handlers.modelEvents) wanted.push(topics.modelEvents);
+  if (handlers.labeled) wanted.push(topics.labeled);
 
   const deadLetter = (m: BusMessage, reason: string): OutgoingMessage => {
     deadLettered.labels({ topic: m.topic, reason: classify(reason) }).inc();
@@ -137,6 +146,7 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
       const decodedPredictions = decode(byTopic(topics.predictions), predictionEventSchema, dead, fastPredictionEvent);
       const decodedLabels = decode(byTopic(topics.labels), labelEventSchema, dead, fastLabelEvent);
       const modelEvents = decode(byTopic(topics.modelEvents), modelEventSchema, dead).map((d) => d.event);
+      const labeled = decode(byTopic(topics.labeled), labeledEventSchema, dead).map((d) => d.event);
       if (checks.prepare && (decodedPredictions.length > 0 || decodedLabels.length > 0)) {
         await checks.prepare({ predictions: decodedPredictions.map((d) => d.event), labels: decodedLabels.map((d) => d.event) });
       }
@@ -151,9 +161,11 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
         if (labels.length > 0 && handlers.labels) await handlers.labels(labels);
       }
       if (modelEvents.length > 0 && handlers.modelEvents) await handlers.modelEvents(modelEvents);
+      if (labeled.length > 0 && handlers.labeled) await handlers.labeled(labeled);
       if (predictions.length) consumed.labels({ topic: topics.predictions }).inc(predictions.length);
       if (labels.length) consumed.labels({ topic: topics.labels }).inc(labels.length);
       if (modelEvents.length) consumed.labels({ topic: topics.modelEvents }).inc(modelEvents.length);
+      if (labeled.length) consumed.labels({ topic: topics.labeled }).inc(labeled.length);
     },
   });
 }

@@ -40,7 +40,9 @@ export const labelEventSchema = z.object({
 export const MODEL_EVENT_TYPES = [
   'drift.detected',
   'retrain.requested',
+  'retrain.started',
   'retrain.completed',
+  'retrain.failed',
   'model.promoted',
   'model.rejected',
   'model.rolled_back',
@@ -56,7 +58,28 @@ export const modelEventSchema = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 
+/**
+ * A prediction joined with its label, as the monitor saw it: `driftgate.labeled`, key = model name, so
+ * one retrainer member owns all of a model's examples. The retrain loop trains on these.
+ */
+export const labeledEventSchema = z.object({
+  schema: z.literal(EVENT_SCHEMA_VERSION),
+  /** The prediction id. */
+  id: z.string().min(1),
+  model: z.string().min(1),
+  /** The version that made the prediction. */
+  version: z.number().int().positive(),
+  /** Event time of the prediction. */
+  ts: isoTime,
+  /** Event time of the label. */
+  label_ts: isoTime,
+  features: z.record(z.string(), featureValue),
+  label: z.union([z.string(), z.number()]),
+  output: predictionOutputSchema,
+});
+
 export type PredictionOutput = z.output<typeof predictionOutputSchema>;
+export type LabeledEvent = z.output<typeof labeledEventSchema>;
 export type PredictionEvent = z.output<typeof predictionEventSchema>;
 export type LabelEvent = z.output<typeof labelEventSchema>;
 export type ModelEvent = z.output<typeof modelEventSchema>;
@@ -66,6 +89,8 @@ export interface EventTopics {
   predictions: string;
   labels: string;
   modelEvents: string;
+  /** Joined prediction + label examples for the retrain loop. */
+  labeled: string;
   deadLetter: string;
 }
 
@@ -75,6 +100,7 @@ export function topicNames(prefix = 'driftgate.'): EventTopics {
     predictions: `${prefix}predictions`,
     labels: `${prefix}labels`,
     modelEvents: `${prefix}model-events`,
+    labeled: `${prefix}labeled`,
     deadLetter: `${prefix}dead-letter`,
   };
 }
@@ -86,6 +112,7 @@ export const DEFAULT_EVENT_SOURCE = '/driftgate';
 
 export const CE_TYPE_PREDICTION = 'io.driftgate.prediction';
 export const CE_TYPE_LABEL = 'io.driftgate.label';
+export const CE_TYPE_LABELED = 'io.driftgate.labeled';
 
 export function modelEventCeType(type: ModelEventType): string {
   return `io.driftgate.model-event.${type}`;
@@ -260,5 +287,25 @@ export function toModelEventMessage(event: Omit<ModelEvent, 'schema'>, source = 
     key: event.model,
     value: JSON.stringify(full),
     headers: cloudEventHeaders({ id: randomUUID(), type: modelEventCeType(event.type), source, time: event.ts }),
+  };
+}
+
+/** A bus message for a joined example: key = model, so a model's examples reach one retrainer member. */
+export function toLabeledMessage(example: Omit<LabeledEvent, 'schema'>, source = DEFAULT_EVENT_SOURCE): OutgoingMessage {
+  const event: LabeledEvent = {
+    schema: EVENT_SCHEMA_VERSION,
+    id: example.id,
+    model: example.model,
+    version: example.version,
+    ts: example.ts,
+    label_ts: example.label_ts,
+    features: example.features,
+    label: example.label,
+    output: example.output,
+  };
+  return {
+    key: example.model,
+    value: JSON.stringify(event),
+    headers: cloudEventHeaders({ id: randomUUID(), type: CE_TYPE_LABELED, source, time: example.label_ts }),
   };
 }

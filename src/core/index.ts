@@ -3,6 +3,7 @@ export { loadConfig, describeConfig, configOptions, ConfigError } from './config
 export type { Config } from './config.js';
 export { DriftgateError, errorCatalogue, invalidInput, isDriftgateError, describeError } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { describeValue, describeValues } from './describe.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export {
@@ -37,6 +38,7 @@ export {
   predictionEventSchema,
   labelEventSchema,
   modelEventSchema,
+  labeledEventSchema,
   topicNames,
   cloudEventHeaders,
   decodeEvent,
@@ -45,12 +47,23 @@ export {
   toPredictionMessages,
   toLabelMessages,
   toModelEventMessage,
+  toLabeledMessage,
   CE_TYPE_PREDICTION,
   CE_TYPE_LABEL,
   modelEventCeType,
 } from './events.js';
-export type { PredictionEvent, LabelEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
+export type { PredictionEvent, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
 export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
 export { consumeEvents, DEAD_LETTER_HEADERS } from './event-consumer.js';
 export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';
+export {
+  ModelRepository,
+  POINTER_FILE,
+  checkModelName,
+  checkVersion,
+  isPromotable,
+  writeDurably,
+  syncDir,
+} from './model-repository.js';
+export type { ServingPointer, PointerChange, PointerUpdate, ModelRepositoryOptions } from './model-repository.js';

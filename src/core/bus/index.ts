@@ -72,7 +72,7 @@ export function createEventBus(config: BusConfig, logger?: Logger): EventBus {
 /** The four driftgate topics with the configured partitions and replication, for ensureTopics. */
 export function eventTopicSpecs(config: BusConfig): TopicSpec[] {
   const names = topicNames(config.topicPrefix);
-  return [names.predictions, names.labels, names.modelEvents, names.deadLetter].map((name) => ({
+  return [names.predictions, names.labels, names.modelEvents, names.labeled, names.deadLetter].map((name) => ({
     name,
     partitions: config.topicPartitions ?? 3,
     replicationFactor: config.topicReplicationFactor ?? 1,
