@@ -25,7 +25,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./(core|serve|train|monitor|cli)/(?!index\\.js$)',
+              regex: '^\\.\\./(core|serve|train|monitor|lifecycle|cli)/(?!index\\.js$)',
               message: 'Import another context through its index.ts only.',
             },
           ],

@@ -15,6 +15,7 @@ function option<S extends z.ZodType>(env: string, schema: S, doc: string): Optio
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const fraction = z.coerce.number().min(0).max(1);
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
   const s = v.trim().toLowerCase();
@@ -45,6 +46,11 @@ export const configOptions = {
   maxBatchSize: option('DRIFTGATE_MAX_BATCH_SIZE', int(1, 4096).default(64), 'Rows in one runtime call, unless the manifest sets batching.max_batch_size.'),
   maxQueueDelayUs: option('DRIFTGATE_MAX_QUEUE_DELAY_US', int(0, 10_000_000).default(0), 'How long a request may wait for others to fill a batch, in µs, unless the manifest sets batching.max_queue_delay_us.'),
   maxQueueSize: option('DRIFTGATE_MAX_QUEUE_SIZE', int(1, 1_000_000).default(2048), 'Rows that may wait per model version; beyond it requests get 503 with Retry-After.'),
+  maxRequestRows: option(
+    'DRIFTGATE_MAX_REQUEST_ROWS',
+    int(1, 1_000_000).default(2048),
+    'Most rows in one V2 infer or v1 predict request; larger requests get 413 before their data is decoded. A request also gets 413 when it alone exceeds DRIFTGATE_MAX_QUEUE_SIZE.',
+  ),
   inferTimeoutMs: option('DRIFTGATE_INFER_TIMEOUT_MS', int(1, 600_000).default(10_000), 'Time limit of one runtime call, in ms; past it the request gets 504.'),
   breakerErrorPercent: option('DRIFTGATE_BREAKER_ERROR_PERCENT', int(1, 100).default(50), 'Failure share (%) over the rolling window that opens a version\'s circuit breaker.'),
   breakerVolumeThreshold: option('DRIFTGATE_BREAKER_VOLUME_THRESHOLD', int(0, 1_000_000).default(5), 'Calls in the rolling window before the breaker may open.'),
@@ -106,6 +112,21 @@ export const configOptions = {
   joinMaxPending: option('DRIFTGATE_JOIN_MAX_PENDING', int(1, 100_000_000).default(1_000_000), 'Predictions (and early labels) that may wait to be joined; beyond it the oldest are dropped and counted.'),
   monitorLagIntervalMs: option('DRIFTGATE_MONITOR_LAG_INTERVAL_MS', int(0, 3_600_000).default(10_000), 'How often the monitor reads its consumer-group lag from the bus, in ms; 0 = never.'),
   labeledWindow: option('DRIFTGATE_LABELED_WINDOW', int(10, 10_000_000).default(10_000), 'Joined examples kept per model: the data a retrain learns from.'),
+  retrain: option('DRIFTGATE_RETRAIN', bool.default(true), '`driftgate serve` runs the retrain loop in the same process. Turn it off when a retrainer runs separately (`driftgate retrain`).'),
+  retrainStore: option('DRIFTGATE_RETRAIN_STORE', z.string().min(1).default('.driftgate/retrain.db'), 'SQLite file of the retrainer\'s durable state: the labeled window per model, jobs, watches and its event outbox.'),
+  retrainGroup: option('DRIFTGATE_RETRAIN_GROUP', z.string().min(1).default('driftgate-retrainer'), 'Kafka consumer group of the retrainers; one member owns each model.'),
+  retrainPort: option('DRIFTGATE_RETRAIN_PORT', int(0, 65535).default(8082), 'Port of a standalone retrainer\'s HTTP endpoints (/metrics, /healthz, /retrain/models/{m}/jobs).'),
+  retrainWindow: option('DRIFTGATE_RETRAIN_WINDOW', int(100, 10_000_000).default(5000), 'Joined examples the retrainer keeps per model (the newest).'),
+  retrainHoldoutShare: option('DRIFTGATE_RETRAIN_HOLDOUT_SHARE', fraction.default(0.2), 'Share of the newest labeled examples held out for the gate, never trained on.'),
+  retrainMinHoldout: option('DRIFTGATE_RETRAIN_MIN_HOLDOUT', int(10, 1_000_000).default(50), 'Fewest examples in the gate\'s holdout.'),
+  retrainMinTrain: option('DRIFTGATE_RETRAIN_MIN_TRAIN', int(10, 1_000_000).default(150), 'Fewest labeled examples a retrain trains on; with fewer in the window the job fails and says so.'),
+  retrainMaxTrain: option('DRIFTGATE_RETRAIN_MAX_TRAIN', int(10, 10_000_000).default(2000), 'Most labeled examples a retrain trains on (the newest before the holdout).'),
+  retrainReplayShare: option('DRIFTGATE_RETRAIN_REPLAY_SHARE', fraction.default(0.25), 'Rows replayed from the champion\'s training sample, as a share of the new rows, for data-drift and manual retrains (none after a performance drop: the old labels follow the old concept).'),
+  retrainTimeoutMs: option('DRIFTGATE_RETRAIN_TIMEOUT_MS', int(1000, 24 * 3600 * 1000).default(600_000), 'Longest a retrain\'s training may run, in ms; past it the job fails.'),
+  gateMargin: option('DRIFTGATE_GATE_MARGIN', fraction.default(0.01), 'How much better a challenger must score than the champion on the holdout: accuracy points for classifiers, relative MAE reduction for regressors.'),
+  gateTolerance: option('DRIFTGATE_GATE_TOLERANCE', fraction.default(0.02), 'How much worse a challenger may score on the champion\'s reference holdout after data drift (same units as the margin).'),
+  watchLabels: option('DRIFTGATE_WATCH_LABELS', int(10, 1_000_000).default(200), 'Labels of a newly promoted version before the post-promotion watch judges it.'),
+  watchTolerance: option('DRIFTGATE_WATCH_TOLERANCE', fraction.default(0.05), 'How much worse than its baseline a promoted version may score live before it is rolled back.'),
 };
 
 type Options = typeof configOptions;

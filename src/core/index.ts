@@ -52,7 +52,7 @@ export {
   CE_TYPE_LABEL,
   modelEventCeType,
 } from './events.js';
-export type { PredictionEvent, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
+export type { PredictionEvent, PredictionOutput, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
 export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
 export { consumeEvents, DEAD_LETTER_HEADERS } from './event-consumer.js';

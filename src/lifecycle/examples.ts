@@ -1,0 +1,120 @@
+// What a retrain learns from and is judged on, chosen from the retrainer's window of joined examples:
+// pure functions over examples sorted by event time, so the split is the same on every replay.
+import type { PredictionOutput } from '../core/index.js';
+
+/** A prediction joined with its ground truth, as the retrainer keeps it. */
+export interface Example {
+  id: string;
+  model: string;
+  /** Version that made the prediction. */
+  version: number;
+  /** Event time of the prediction, epoch ms. */
+  ts: number;
+  /** Event time of the label, epoch ms. */
+  labelTs: number;
+  features: Record<string, number | string | boolean | null>;
+  label: string | number;
+  output: PredictionOutput;
+}
+
+export interface SelectionRules {
+  /** Share of the newest examples held out for the gate, never trained on. */
+  holdoutShare: number;
+  /** Fewest examples in the holdout. */
+  minHoldout: number;
+  /** Fewest examples to train on; a trigger's `since` is widened back in time to reach it. */
+  minTrain: number;
+  /** Most examples to train on (the newest ones). */
+  maxTrain: number;
+}
+
+export interface Selection {
+  train: Example[];
+  holdout: Example[];
+  /** Why no retrain can run on this window, when it cannot. */
+  shortfall?: string;
+}
+
+/**
+ * Splits the window by time: the newest `holdoutShare` (at least `minHoldout`) is the holdout, and the
+ * training rows are the older ones, from `since` on (the drift's onset, when the trigger knows it)
+ * but at least the newest `minTrain` and at most the newest `maxTrain`.
+ */
+export function selectExamples(window: readonly Example[], rules: SelectionRules, since?: number): Selection {
+  const sorted = [...window].sort((a, b) => a.ts - b.ts || a.labelTs - b.labelTs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const holdoutSize = Math.max(rules.minHoldout, Math.ceil(sorted.length * rules.holdoutShare));
+  const need = holdoutSize + rules.minTrain;
+  if (sorted.length < need) {
+    return {
+      train: [],
+      holdout: [],
+      shortfall: `${sorted.length} labeled examples in the window; a retrain needs ${need} (${rules.minTrain} to train on and ${holdoutSize} held out)`,
+    };
+  }
+  const holdout = sorted.slice(sorted.length - holdoutSize);
+  const older = sorted.slice(0, sorted.length - holdoutSize);
+  let start = since === undefined ? 0 : older.findIndex((e) => e.ts >= since);
+  if (start < 0) start = older.length;
+  start = Math.min(start, older.length - rules.minTrain);
+  start = Math.max(start, older.length - rules.maxTrain);
+  return { train: older.slice(start), holdout };
+}
+
+/**
+ * Draws `count` rows from `rows` without replacement with a seeded generator, so the replay share of
+ * a job is the same when the job is retried.
+ */
+export function sampleRows<T>(rows: readonly T[], count: number, seed: number): T[] {
+  if (count >= rows.length) return [...rows];
+  const copy = [...rows];
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    // xorshift32: enough for choosing rows
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(next() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, count);
+}
+
+/** A string's 32-bit hash, to seed the replay sample from the job id. */
+export function hashSeed(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+/** Live quality of served predictions: accuracy for classifiers, MAE for regressors. */
+export interface LiveScore {
+  metric: 'accuracy' | 'mae';
+  higherIsBetter: boolean;
+  rows: number;
+  value: number;
+}
+
+/** Scores the predictions the gateway made against their labels, as the post-promotion watch does. */
+export function liveScore(examples: readonly Example[]): LiveScore | undefined {
+  const first = examples[0];
+  if (!first) return undefined;
+  if ('label' in first.output) {
+    let correct = 0;
+    for (const e of examples) if ('label' in e.output && e.output.label === String(e.label)) correct++;
+    return { metric: 'accuracy', higherIsBetter: true, rows: examples.length, value: correct / examples.length };
+  }
+  let sum = 0;
+  let rows = 0;
+  for (const e of examples) {
+    if (!('value' in e.output) || typeof e.label !== 'number') continue;
+    sum += Math.abs(e.output.value - e.label);
+    rows++;
+  }
+  return rows === 0 ? undefined : { metric: 'mae', higherIsBetter: false, rows, value: sum / rows };
+}
