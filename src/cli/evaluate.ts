@@ -6,22 +6,8 @@ import { stat } from 'node:fs/promises';
 import { MANIFEST_FILE, isDriftgateError } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { ModelRepository, openRuntime } from '../serve/index.js';
-import {
-  DataError,
-  classificationMetrics,
-  cleanTable,
-  countUnseenCategories,
-  encode,
-  encodeTarget,
-  errorAnalysis,
-  formatErrorAnalysis,
-  formatMetrics,
-  readCsv,
-  readJsonl,
-  regressionMetrics,
-  selectColumns,
-} from '../train/index.js';
-import type { CleanRow, ErrorAnalysis, MetricsReport } from '../train/index.js';
+import { evaluateVersion, formatErrorAnalysis, formatMetrics, readCsv, readJsonl, selectColumns } from '../train/index.js';
+import type { EvaluationExample, RawTable, VersionEvaluation } from '../train/index.js';
 import { EXIT_USAGE, UsageError, dataKind, integerFlag, isInputError, oneLine, parseFlags, required } from './args.js';
 import type { CommandIo } from './train.js';
 
@@ -33,7 +19,8 @@ classes, worst examples, weakest slices).
 
   --data FILE        CSV (header row) or JSONL (.jsonl/.ndjson) file with the features and the target
   --model NAME       model to evaluate
-  --version N        version (default: the serving one, i.e. serving.json's or else the newest)
+  --version N        version (default: the serving one, i.e. serving.json's or else the newest that
+                     is not a candidate)
   --repo DIR         model repository (default: $DRIFTGATE_MODEL_REPO or ./models)
   --target COLUMN    target column (default: the one the version was trained on, from its manifest)
   --delimiter CHAR   CSV field separator (default ,)
@@ -81,40 +68,30 @@ export async function evaluateCommand(argv: readonly string[], io: CommandIo = d
     if (target === undefined) throw new UsageError(`the manifest of ${model} version ${version} does not name its target column; pass --target`);
 
     const table = dataKind(path) === 'jsonl' ? await readJsonl(path) : await readCsv(path, flags.delimiter === undefined ? {} : { delimiter: flags.delimiter });
-    const prepared = prepareRows(table, manifest, target);
-    const x = encode(prepared.rows, manifest.features, manifest.preprocessing);
+    const examples = examplesOf(table, manifest, target);
     const runtime = await openRuntime(dir, served, {
       thread: 'inline',
       tfjsBackend: 'auto',
       onnx: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: 'all' },
     });
-    let outputs: Float32Array;
+    let evaluation: VersionEvaluation;
     try {
-      outputs = await runtime.run(x, prepared.rows.length);
+      // Unseen categories are scored as all zeros ("none of the known categories") and counted, so a
+      // file with a new category still gets a score; serving would refuse such rows unless the
+      // manifest says unknownCategory: ignore.
+      evaluation = await evaluateVersion({ manifest, predict: (x, rows) => runtime.run(x, rows) }, examples, {
+        worst: k,
+        unseenCategories: 'zeros',
+        batchRows: Math.max(1, examples.length),
+      });
     } finally {
       await runtime.dispose();
     }
 
-    const rows = prepared.rows;
-    const reference = manifest.reference ? { reference: manifest.reference } : {};
-    let report: MetricsReport;
-    let analysis: ErrorAnalysis;
-    if (manifest.task === 'classification') {
-      const labels = manifest.labels!;
-      const y = Array.from(encodeTarget(prepared.rows, target, 'classification', labels).y);
-      report = classificationMetrics(y, outputs, labels);
-      analysis = errorAnalysis({ task: 'classification', labels, yTrue: y, probabilities: outputs, rows, features: manifest.features, k, ...reference });
-    } else {
-      const encoded = encodeTarget(prepared.rows, target, 'regression');
-      const y = Float64Array.from(encoded.y);
-      report = regressionMetrics(y, outputs);
-      analysis = errorAnalysis({ task: 'regression', yTrue: y, predictions: outputs, rows, features: manifest.features, k, ...reference });
-    }
-
     const format = flags.onnx ? 'onnx artifact' : manifest.format;
-    io.stdout.write(`${model} version ${version} (${format}) on ${path}: ${prepared.rows.length} rows, target "${target}"\n`);
-    for (const note of prepared.notes) io.stdout.write(`note: ${note}\n`);
-    io.stdout.write(`\n${formatMetrics(report)}\n\n${formatErrorAnalysis(analysis)}\n`);
+    io.stdout.write(`${model} version ${version} (${format}) on ${path}: ${evaluation.rows} rows, target "${target}"\n`);
+    for (const note of notesOf(evaluation)) io.stdout.write(`note: ${note}\n`);
+    io.stdout.write(`\n${formatMetrics(evaluation.metrics)}\n\n${formatErrorAnalysis(evaluation.errorAnalysis!)}\n`);
     return 0;
   } catch (err) {
     io.stderr.write(`driftgate evaluate: ${oneLine(err)}\n`);
@@ -131,7 +108,15 @@ async function findVersion(repoDir: string, model: string, rawVersion: string | 
   let version = integerFlag(rawVersion, 'version', 1);
   if (version === undefined) {
     const pointer = await repo.readPointer(model);
-    version = pointer && versions.includes(pointer.version) ? pointer.version : versions[versions.length - 1]!;
+    if (pointer && versions.includes(pointer.version)) version = pointer.version;
+    else {
+      // The newest version that is not a candidate waiting for its gate: candidates are not served.
+      for (const v of [...versions].reverse()) {
+        const read = await repo.readManifest(model, v);
+        if (read.manifest.stage !== 'candidate') return { ...read, version: v };
+      }
+      version = versions[versions.length - 1]!;
+    }
   } else if (!versions.includes(version)) {
     throw new UsageError(`model "${model}" has no version ${version} (versions: ${versions.join(', ')})`);
   }
@@ -152,33 +137,29 @@ function trainedTarget(manifest: Manifest): string | undefined {
   return typeof target === 'string' ? target : undefined;
 }
 
-interface PreparedRows {
-  rows: CleanRow[];
-  notes: string[];
-}
-
 /**
- * Types and checks the evaluation rows the way training did (same columns, the manifest's types), but
- * fits nothing: rows missing a feature or the target are left out, since filling them in would need
- * statistics of the evaluation data itself.
+ * The file's rows as labelled examples. The target and every feature column must be in the file;
+ * typing and leaving out incomplete rows is evaluateVersion's job.
  */
-function prepareRows(table: Parameters<typeof selectColumns>[0], manifest: Manifest, target: string): PreparedRows {
+function examplesOf(table: RawTable, manifest: Manifest, target: string): EvaluationExample[] {
   const features = manifest.features.map((f) => f.name);
   const types = Object.fromEntries(manifest.features.map((f) => [f.name, f.type]));
   const selection = selectColumns(table, { target, features, types });
-  const cleaned = cleanTable(selection, { task: manifest.task, fit: false, dropDuplicates: false });
-  const complete = cleaned.rows.filter((row) => features.every((name) => row[name] !== null));
+  return selection.rows.map((row) => ({ features: row as EvaluationExample['features'], label: row[target] as EvaluationExample['label'] }));
+}
+
+/** What was left out or encoded specially, one line each. */
+function notesOf(evaluation: VersionEvaluation): string[] {
   const notes: string[] = [];
-  const report = cleaned.report;
-  const droppedTarget = report.dropped.missingTarget + report.dropped.invalidTarget;
+  const { skipped } = evaluation;
+  const droppedTarget = skipped.missingTarget + skipped.invalidTarget;
   if (droppedTarget > 0) notes.push(`${droppedTarget} rows without a valid target left out`);
-  const incomplete = cleaned.rows.length - complete.length;
+  const incomplete = skipped.missingFeature + skipped.invalidFeature;
   if (incomplete > 0) notes.push(`${incomplete} rows with a missing or invalid feature value left out`);
-  if (complete.length === 0) throw new DataError(`no rows left to evaluate in ${table.source ?? 'the data'} after leaving out incomplete rows`);
-  for (const [name, n] of Object.entries(countUnseenCategories(complete, manifest.features))) {
+  for (const [name, n] of Object.entries(evaluation.unseenCategories)) {
     if (n > 0) notes.push(`${n} rows hold a category of "${name}" the model never saw (encoded as all zeros)`);
   }
-  return { rows: complete, notes };
+  return notes;
 }
 
 function isUnknownVersion(err: unknown): boolean {

@@ -60,7 +60,7 @@ export interface BaseModel {
  *   output width disagrees with the manifest's features or labels.
  */
 export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
-  const manifest = await readManifest(versionDir);
+  const manifest = await readVersionManifest(versionDir);
   await initTf();
   let model: tf.LayersModel;
   switch (manifest.format) {
@@ -99,7 +99,8 @@ export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
   return { model, manifest };
 }
 
-async function readManifest(versionDir: string): Promise<Manifest> {
+/** Reads and validates a version directory's manifest (`driftgate.json`). */
+export async function readVersionManifest(versionDir: string): Promise<Manifest> {
   const path = join(versionDir, MANIFEST_FILE);
   let json: unknown;
   try {

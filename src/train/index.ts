@@ -29,6 +29,7 @@ export {
   stackModels,
   headSpecSchema,
   ONNX_MODEL_FILE,
+  readVersionManifest,
 } from './base-model.js';
 export type { BaseModel, NewOutputOptions, HeadSpecInput } from './base-model.js';
 export * from './data/index.js';
@@ -65,3 +66,16 @@ export { runTraining } from './worker.js';
 export type { RunTrainingOptions, TrainingOutcome, TrainResultSummary } from './worker.js';
 export { exportCheckedOnnx } from './onnx-artifact.js';
 export type { OnnxArtifact } from './onnx-artifact.js';
+export { evaluateVersion, describeSkipped } from './evaluate-version.js';
+export type {
+  Predict,
+  VersionPredictor,
+  EvaluationExample,
+  EvaluateVersionOptions,
+  VersionEvaluation,
+  SkippedRows,
+  Headline,
+  HeadlineMetricName,
+} from './evaluate-version.js';
+export { layersModelPredictor, openVersionPredictor } from './version-predictor.js';
+export type { OpenedVersion, OpenVersionOptions } from './version-predictor.js';
