@@ -15,8 +15,9 @@ function cut(s: string, max: number): string {
 }
 
 function quote(s: string, budget: number): string {
-  const shown = cut(s, Math.max(1, budget - 2));
-  return JSON.stringify(shown).slice(0, -1) + (shown.length < s.length ? '…"' : '"');
+  if (s.length + 2 <= budget) return JSON.stringify(s);
+  // Room for the quotes and the ellipsis; escapes may still run over, and the caller cuts the whole.
+  return `${JSON.stringify(cut(s, Math.max(1, budget - 3))).slice(0, -1)}…"`;
 }
 
 function render(value: unknown, depth: number, budget: number): string {

@@ -1,6 +1,7 @@
 // Turns raw feature values, as clients send them, into the model's input vector, applying the
 // manifest's preprocessing: scalers on numeric features, one-hot on categorical ones. Training uses
 // the same encoder, so a model never sees data prepared differently from what it learned on.
+import { describeValue } from './describe.js';
 import { invalidInput } from './errors.js';
 import { inputWidth } from './manifest.js';
 import type { Feature, Manifest, Scaler } from './manifest.js';
@@ -58,14 +59,14 @@ export class FeatureEncoder {
    */
   encodeValue(name: string, value: RawValue, out: Float32Array, rowOffset: number, where: string): void {
     const col = this.byName.get(name);
-    if (!col) throw invalidInput(`${where}: unknown feature "${name}"; expected ${this.featureNames.join(', ')}`);
+    if (!col) throw invalidInput(`${where}: unknown feature ${describeValue(name)}; expected ${this.featureNames.join(', ')}`);
     this.encodeColumn(col, value, out, rowOffset, where);
   }
 
   private encodeColumn(col: Column, value: RawValue, out: Float32Array, rowOffset: number, where: string): void {
     if (col.feature.type === 'numeric') {
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw invalidInput(`${where}: feature "${col.feature.name}" must be a finite number, got ${describeValue(value)}`);
+        throw invalidInput(`${where}: feature "${col.feature.name}" must be a finite number, got ${describeRaw(value)}`);
       }
       const x = col.scale ? col.scale(value) : value;
       if (!Number.isFinite(Math.fround(x))) {
@@ -76,13 +77,13 @@ export class FeatureEncoder {
     }
     const key = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
     if (typeof key !== 'string') {
-      throw invalidInput(`${where}: feature "${col.feature.name}" must be a category string, got ${describeValue(value)}`);
+      throw invalidInput(`${where}: feature "${col.feature.name}" must be a category string, got ${describeRaw(value)}`);
     }
     const index = col.categoryIndex!.get(key);
     if (index === undefined) {
       if (this.ignoreUnknown) return;
       throw invalidInput(
-        `${where}: feature "${col.feature.name}" has unknown category ${JSON.stringify(key)}; known: ${col.feature.categories.join(', ')}`,
+        `${where}: feature "${col.feature.name}" has unknown category ${describeValue(key)}; known: ${col.feature.categories.join(', ')}`,
       );
     }
     out[rowOffset + col.offset + index] = 1;
@@ -104,7 +105,7 @@ export class FeatureEncoder {
     let seen = 0;
     for (const key in row) {
       if (!this.byName.has(key)) {
-        throw invalidInput(`${where}: unknown feature "${key}"; expected ${this.featureNames.join(', ')}`);
+        throw invalidInput(`${where}: unknown feature ${describeValue(key)}; expected ${this.featureNames.join(', ')}`);
       }
       seen++;
     }
@@ -142,9 +143,7 @@ export class FeatureEncoder {
   }
 }
 
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-  if (typeof v === 'object') return v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object';
-  return String(v);
+/** A raw value in an error, saying "the string" so that "1" the string is not mistaken for 1 the number. */
+function describeRaw(v: unknown): string {
+  return typeof v === 'string' ? `the string ${describeValue(v)}` : describeValue(v);
 }

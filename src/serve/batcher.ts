@@ -2,7 +2,10 @@
 // merged into one runtime call of up to `maxBatchSize` rows. A batch leaves as soon as the runtime
 // is free and either the batch is full or the oldest request has waited `maxQueueDelayUs`; with a
 // delay of 0 nothing waits on purpose, and requests that arrive while a batch computes ride together
-// in the next one. When the queue is full, new requests are refused at once (load shedding).
+// in the next one. When the queue is full, new requests are refused at once (load shedding). A
+// request counts against the queue bound even when the queue is empty, so one that could never fit
+// is refused (413) instead of being held whole; a request larger than `maxBatchSize` is split into
+// runtime calls of at most `maxBatchSize` rows, and its outputs are joined again in order.
 import { DriftgateError } from '../core/index.js';
 
 export interface BatcherOptions {
@@ -33,6 +36,8 @@ interface Pending {
   enqueuedAt: number;
   resolve: (out: Float32Array) => void;
   reject: (err: unknown) => void;
+  /** The chunks of one split request share this; once one fails, the rest are not computed. */
+  request?: object;
 }
 
 export class DynamicBatcher {
@@ -58,32 +63,82 @@ export class DynamicBatcher {
 
   submit(input: Float32Array, rows: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new DriftgateError('MODEL_NOT_READY', `${this.options.label} is unloading`));
-    const held = this.options.enabled ? this.queued : this.outstanding;
-    if (held > 0 && held + rows > this.options.maxQueueRows) {
+    const { maxQueueRows, maxBatchSize } = this.options;
+    if (rows > maxQueueRows) {
       return Promise.reject(
-        new DriftgateError('QUEUE_FULL', `${this.options.label} is overloaded: ${held} rows are waiting (limit ${this.options.maxQueueRows})`, {
+        new DriftgateError('PAYLOAD_TOO_LARGE', `${this.options.label} queues at most ${maxQueueRows} rows (DRIFTGATE_MAX_QUEUE_SIZE); this request holds ${rows}`),
+      );
+    }
+    const held = this.options.enabled ? this.queued : this.outstanding;
+    if (held + rows > maxQueueRows) {
+      return Promise.reject(
+        new DriftgateError('QUEUE_FULL', `${this.options.label} is overloaded: ${held} rows are waiting (limit ${maxQueueRows})`, {
           retryAfterSeconds: 1,
         }),
       );
     }
     if (!this.options.enabled) return this.runAlone(input, rows);
+    if (rows <= maxBatchSize) return this.enqueue(input, rows);
+    const request = {};
+    const parts: Promise<Float32Array>[] = [];
+    for (let start = 0; start < rows; start += maxBatchSize) {
+      const n = Math.min(maxBatchSize, rows - start);
+      // A copy, not a view: a view would carry the whole matrix to a worker thread with every chunk.
+      parts.push(this.enqueue(input.slice(start * this.inputWidth, (start + n) * this.inputWidth), n, request));
+    }
+    return Promise.all(parts).then((outs) => this.join(outs, rows));
+  }
+
+  private enqueue(input: Float32Array, rows: number, request?: object): Promise<Float32Array> {
     return new Promise<Float32Array>((resolve, reject) => {
-      this.queue.push({ input, rows, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ input, rows, enqueuedAt: performance.now(), resolve, reject, ...(request ? { request } : {}) });
       this.queued += rows;
       this.observer.depth?.(this.queued);
       this.schedule();
     });
   }
 
+  private join(outs: Float32Array[], rows: number): Float32Array {
+    const out = new Float32Array(rows * this.outputWidth);
+    let offset = 0;
+    for (const part of outs) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  /** Without batching: the request's own runtime calls, one after another, of at most maxBatchSize rows. */
   private async runAlone(input: Float32Array, rows: number): Promise<Float32Array> {
     this.outstanding += rows;
     this.observer.queued?.(0);
-    this.observer.batch?.(rows);
     try {
-      return await this.run(input, rows);
+      const size = this.options.maxBatchSize;
+      if (rows <= size) {
+        this.observer.batch?.(rows);
+        return this.checked(await this.run(input, rows), rows);
+      }
+      const outs: Float32Array[] = [];
+      for (let start = 0; start < rows; start += size) {
+        const n = Math.min(size, rows - start);
+        this.observer.batch?.(n);
+        outs.push(this.checked(await this.run(input.slice(start * this.inputWidth, (start + n) * this.inputWidth), n), n));
+      }
+      return this.join(outs, rows);
     } finally {
       this.outstanding -= rows;
     }
+  }
+
+  /** The runtime's output, unless its size does not match the rows (outputs would be mis-assigned). */
+  private checked(output: Float32Array, rows: number): Float32Array {
+    if (output.length !== rows * this.outputWidth) {
+      throw new DriftgateError(
+        'INTERNAL',
+        `${this.options.label} returned ${output.length} values for ${rows} rows; expected ${this.outputWidth} per row`,
+      );
+    }
+    return output;
   }
 
   private schedule(): void {
@@ -142,17 +197,9 @@ export class DynamicBatcher {
     }
     let output: Float32Array;
     try {
-      output = await this.run(input, rows);
+      output = this.checked(await this.run(input, rows), rows);
     } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    if (output.length !== rows * this.outputWidth) {
-      const err = new DriftgateError(
-        'INTERNAL',
-        `${this.options.label} returned ${output.length} values for ${rows} rows; expected ${this.outputWidth} per row`,
-      );
-      for (const p of batch) p.reject(err);
+      this.fail(batch, err);
       return;
     }
     let offset = 0;
@@ -161,6 +208,22 @@ export class DynamicBatcher {
       p.resolve(batch.length === 1 ? output : output.slice(offset, offset + size));
       offset += size;
     }
+  }
+
+  /** Fails a batch, and drops the waiting chunks of any split request in it: that request has failed. */
+  private fail(batch: Pending[], err: unknown): void {
+    const failed = new Set(batch.flatMap((p) => (p.request ? [p.request] : [])));
+    for (const p of batch) p.reject(err);
+    if (failed.size === 0) return;
+    const kept: Pending[] = [];
+    for (const p of this.queue) {
+      if (p.request && failed.has(p.request)) {
+        this.queued -= p.rows;
+        p.reject(err);
+      } else kept.push(p);
+    }
+    this.queue = kept;
+    this.observer.depth?.(this.queued);
   }
 
   /** Refuses new work and fails whatever still waits; running batches finish. */

@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { DriftgateError, describeError, isDriftgateError } from '../core/index.js';
+import { DriftgateError, describeError, describeValue, describeValues, isDriftgateError } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { ServeMetrics } from './metrics.js';
 
@@ -52,11 +52,19 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     const length = Number(req.headers['content-length'] ?? 0);
     const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-      return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${req.headers['content-type'] ?? 'none'}`));
+      const given = req.headers['content-type'];
+      return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${given === undefined ? 'none' : describeValue(given).slice(1, -1)}`));
     }
     next();
   };
   return [requireJson, parse];
+}
+
+/** One step of an issue path: `[3]`, `.name`, or a long or odd key (the client's) shown cut short. */
+function pathStep(p: PropertyKey): string {
+  if (typeof p === 'number') return `[${p}]`;
+  const key = String(p);
+  return /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(key) ? `.${key}` : `[${describeValue(key, 40)}]`;
 }
 
 /** Validates a body against a schema; the error names the first few offending fields. */
@@ -67,8 +75,10 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issues = result.error.issues.slice(0, 5).map((i) => {
-    const path = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : 'body';
-    return `${path}: ${i.message}`;
+    const path = i.path.length ? i.path.slice(0, 10).map(pathStep).join('').replace(/^\./, '') : 'body';
+    // zod lists every unrecognized key in full; they are the client's, so show a few, cut short.
+    const message = i.code === 'unrecognized_keys' ? `Unrecognized key${i.keys.length > 1 ? 's' : ''}: ${describeValues(i.keys, 5, 40)}` : i.message;
+    return `${path}: ${message}`;
   });
   throw new DriftgateError('INVALID_INPUT', issues.join('; '));
 }
@@ -95,6 +105,8 @@ interface BodyParserError {
   type?: string;
   status?: number;
   message: string;
+  encoding?: string;
+  charset?: string;
 }
 
 /** Maps errors to responses. Client errors are answered plainly; anything unexpected is logged. */
@@ -117,10 +129,14 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
           status = 413;
           message = `request body is larger than the limit of ${bodyLimitBytes} bytes (DRIFTGATE_MAX_BODY_BYTES)`;
           break;
+        // The request body may be gzip, deflate or br: DRIFTGATE_MAX_BODY_BYTES bounds its inflated size.
         case 'encoding.unsupported':
+          status = 415;
+          message = `content-encoding ${describeValue(bp.encoding ?? '', 40)} is not supported; send identity, gzip, deflate or br`;
+          break;
         case 'charset.unsupported':
           status = 415;
-          message = bp.message;
+          message = `charset ${describeValue(bp.charset ?? '', 40)} is not supported; send utf-8`;
           break;
         case 'request.aborted':
           status = 400;

@@ -5,7 +5,7 @@
 import { mkdir, readFile, readdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { DriftgateError, MANIFEST_FILE, describeError, manifestSchema, modelNameSchema } from '../core/index.js';
+import { DriftgateError, MANIFEST_FILE, describeError, describeValue, manifestSchema, modelNameSchema } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 
 export const POINTER_FILE = 'serving.json';
@@ -21,13 +21,13 @@ export type ServingPointer = z.infer<typeof pointerSchema>;
 /** Checks a model name from a URL or a request; throws INVALID_INPUT naming the problem. */
 export function checkModelName(name: string): string {
   const result = modelNameSchema.safeParse(name);
-  if (!result.success) throw new DriftgateError('INVALID_INPUT', `invalid model name ${JSON.stringify(name)}: ${result.error.issues[0]?.message}`);
+  if (!result.success) throw new DriftgateError('INVALID_INPUT', `invalid model name ${describeValue(name)}: ${result.error.issues[0]?.message}`);
   return name;
 }
 
 /** Parses a version segment; throws INVALID_INPUT unless it is a positive integer. */
 export function checkVersion(raw: string): number {
-  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${JSON.stringify(raw)}: versions are positive integers`);
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${describeValue(raw)}: versions are positive integers`);
   return Number(raw);
 }
 

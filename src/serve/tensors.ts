@@ -2,7 +2,7 @@
 // accepted: one tensor named like the model input, shape [N, F] in feature order (numeric features
 // only), or one tensor per feature named like the feature, shape [N] or [N, 1]. Either way the
 // gateway applies the manifest's preprocessing, so clients send raw values.
-import { invalidInput } from '../core/index.js';
+import { describeValue, describeValues, invalidInput } from '../core/index.js';
 import type { FeatureEncoder, Manifest, RawValue } from '../core/index.js';
 import type { InferRequest, V2Datatype } from './schemas.js';
 
@@ -19,10 +19,13 @@ const INT_RANGES: Partial<Record<V2Datatype, [number, number]>> = {
   UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/** Names an input in errors; the name is the client's, so it is shown cut short. */
+const inputName = (tensor: Tensor): string => `input ${describeValue(tensor.name)}`;
+
 /** Flattens nested or flat tensor data, checking it against the declared shape. */
 export function flattenData(tensor: Tensor): unknown[] {
   const expected = tensor.shape.reduce((a, b) => a * b, 1);
-  const where = `input "${tensor.name}"`;
+  const where = inputName(tensor);
   const data = tensor.data;
   if (data.length > 0 && Array.isArray(data[0])) {
     const out: unknown[] = [];
@@ -51,19 +54,19 @@ export function flattenData(tensor: Tensor): unknown[] {
 /** Checks one element against the tensor datatype and returns it as a raw feature value. */
 function element(tensor: Tensor, value: unknown, index: number): RawValue {
   const dt = tensor.datatype;
-  const where = `input "${tensor.name}" element ${index}`;
+  const where = `${inputName(tensor)} element ${index}`;
   if (dt === 'BYTES') {
     if (typeof value !== 'string') throw invalidInput(`${where}: BYTES data must be strings, got ${typeof value}`);
     return value;
   }
   if (dt === 'BOOL') {
-    if (typeof value !== 'boolean') throw invalidInput(`${where}: BOOL data must be true or false, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'boolean') throw invalidInput(`${where}: BOOL data must be true or false, got ${describeValue(value)}`);
     return value ? 1 : 0;
   }
-  if (dt === 'FP16') throw invalidInput(`input "${tensor.name}": datatype FP16 is not supported; send FP32`);
+  if (dt === 'FP16') throw invalidInput(`${inputName(tensor)}: datatype FP16 is not supported; send FP32`);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    // JSON.stringify would print Infinity (what 1e400 parses to) as "null", hiding the problem.
-    throw invalidInput(`${where}: ${dt} data must be finite numbers, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+    // describeValue prints Infinity (what 1e400 parses to) as such, where JSON.stringify would print "null".
+    throw invalidInput(`${where}: ${dt} data must be finite numbers, got ${describeValue(value)}`);
   }
   const range = INT_RANGES[dt];
   if (range && (!Number.isInteger(value) || value < range[0] || value > range[1])) {
@@ -84,13 +87,13 @@ export function decodeInferInputs(manifest: Manifest, encoder: FeatureEncoder, i
   const names = manifest.features.map((f) => f.name);
   const seen = new Set<string>();
   for (const t of inputs) {
-    if (seen.has(t.name)) throw invalidInput(`input "${t.name}" appears twice`);
+    if (seen.has(t.name)) throw invalidInput(`${inputName(t)} appears twice`);
     seen.add(t.name);
   }
   const whole = inputs.find((t) => t.name === manifest.input && !names.includes(t.name));
   if (whole) {
     if (inputs.length > 1) {
-      throw invalidInput(`send either input "${manifest.input}" alone or one input per feature, not both (extra: ${inputs.filter((t) => t !== whole).map((t) => t.name).join(', ')})`);
+      throw invalidInput(`send either input "${manifest.input}" alone or one input per feature, not both (extra: ${describeValues(inputs.filter((t) => t !== whole).map((t) => t.name))})`);
     }
     return decodeWhole(encoder, whole);
   }
@@ -98,7 +101,7 @@ export function decodeInferInputs(manifest: Manifest, encoder: FeatureEncoder, i
   const unknown = inputs.filter((t) => !names.includes(t.name)).map((t) => t.name);
   if (unknown.length > 0) {
     const expectation = encoder.allNumeric ? `"${manifest.input}" or one input per feature (${names.join(', ')})` : `one input per feature (${names.join(', ')})`;
-    throw invalidInput(`unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; expected ${expectation}`);
+    throw invalidInput(`unknown input${unknown.length > 1 ? 's' : ''} ${describeValues(unknown)}; expected ${expectation}`);
   }
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length > 0) throw invalidInput(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')}`);

@@ -7,7 +7,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EXAMPLES, IRIS_ROW, get, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { EXAMPLES, IRIS_ROW, get, post, sampleValue, startGateway, tempRepo } from '../helpers/gateway.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 
 const MAX_BODY_BYTES = 2048;
@@ -432,6 +433,158 @@ describe('gateway bad input', () => {
         [],
       );
       await stillServes();
+    });
+  });
+});
+
+// Limits on what one request may cost: rows (DRIFTGATE_MAX_REQUEST_ROWS), inflated body size
+// (DRIFTGATE_MAX_BODY_BYTES also bounds gzip, deflate and br bodies once inflated), and error
+// messages that describe client values cut short instead of echoing them whole.
+describe('gateway request limits', () => {
+  const MAX_ROWS = 300;
+  const BODY_LIMIT = 4 * 1024 * 1024;
+  let gw: RunningGateway;
+  let url: string;
+
+  const send = async (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) => {
+    const started = performance.now();
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const text = await res.text();
+    return { status: res.status, text, ms: performance.now() - started };
+  };
+  /** A 4xx whose body is only `{"error"}`, under 1 KB, matching `pattern`. */
+  const refused = async (res: ReturnType<typeof send>, status: number, pattern: RegExp) => {
+    const r = await res;
+    assert.equal(r.status, status, r.text.slice(0, 300));
+    assert.ok(r.text.length < 1024, `error body of ${r.text.length} bytes: ${r.text.slice(0, 300)}`);
+    const body = JSON.parse(r.text) as { error: string };
+    assert.deepEqual(Object.keys(body), ['error']);
+    assert.match(body.error, pattern);
+    return r;
+  };
+  const INFER = '/v2/models/iris-onnx/infer';
+  const PREDICT = '/v1/models/iris-onnx:predict';
+  const flatRows = (rows: number) => `{"inputs":[{"name":"features","shape":[${rows},4],"datatype":"FP32","data":[${Array(rows).fill('5.1,3.5,1.4,0.2').join(',')}]}]}`;
+  const deep = (depth: number) => '['.repeat(depth) + '1' + ']'.repeat(depth);
+  const big = 'x'.repeat(1024 * 1024);
+  const batchSizes = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const labels = { model: 'iris-onnx', version: '1' };
+    return { count: sampleValue(text, 'driftgate_batch_size_count', labels) ?? 0, upTo64: sampleValue(text, 'driftgate_batch_size_bucket', { ...labels, le: '64' }) ?? 0 };
+  };
+
+  before(async () => {
+    gw = await startGateway({ models: ['iris-onnx', 'delivery-onnx'], config: { maxBodyBytes: BODY_LIMIT, maxRequestRows: MAX_ROWS } });
+    url = gw.url;
+  });
+  after(() => gw.close());
+
+  describe('rows per request (DRIFTGATE_MAX_REQUEST_ROWS)', () => {
+    it('more rows than the cap → 413 naming it, on V2 (one tensor or one per feature) and V1', async () => {
+      const pattern = /the request holds 301 rows; the limit is 300 rows per request \(DRIFTGATE_MAX_REQUEST_ROWS\)/;
+      await refused(send(INFER, flatRows(MAX_ROWS + 1)), 413, pattern);
+      const columns = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].map((name) => ({ name, shape: [MAX_ROWS + 1], datatype: 'FP32', data: Array(MAX_ROWS + 1).fill(1) }));
+      await refused(send(INFER, JSON.stringify({ inputs: columns })), 413, pattern);
+      await refused(send(PREDICT, JSON.stringify({ instances: Array(MAX_ROWS + 1).fill(SETOSA) })), 413, pattern);
+    });
+
+    it('the declared shape is checked before the data is decoded', async () => {
+      await refused(send(INFER, JSON.stringify(inferBody(whole(SETOSA, [1e9, 4])))), 413, /holds 1000000000 rows; the limit is 300/);
+    });
+
+    it('200,000 rows in a gzip body of a few KB → 413 at once', async () => {
+      const body = gzipSync(flatRows(200_000));
+      assert.ok(body.length < 8 * 1024, `${body.length} bytes`);
+      const r = await refused(send(INFER, body, { 'content-encoding': 'gzip' }), 413, /holds 200000 rows/);
+      assert.ok(r.ms < 2000, `took ${Math.round(r.ms)} ms`);
+    });
+
+    it('a request within the cap runs in calls of at most max_batch_size (64) rows and answers every row', async () => {
+      const before = await batchSizes();
+      const res = await send(INFER, flatRows(MAX_ROWS));
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      const label = (JSON.parse(res.text) as { outputs: { name: string; data: string[] }[] }).outputs.find((o) => o.name === 'label')!;
+      assert.deepEqual(label.data, Array(MAX_ROWS).fill('setosa'));
+      const v1 = await send(PREDICT, JSON.stringify({ instances: Array(MAX_ROWS).fill(SETOSA) }));
+      assert.equal(v1.status, 200, v1.text.slice(0, 300));
+      assert.equal((JSON.parse(v1.text) as { predictions: unknown[] }).predictions.length, MAX_ROWS);
+      const after = await batchSizes();
+      // 300 rows = 64 + 64 + 64 + 64 + 44, twice
+      assert.equal(after.count - before.count, 10);
+      assert.equal(after.upTo64 - before.upTo64, 10, 'no call held more than 64 rows');
+    });
+  });
+
+  describe('compressed bodies', () => {
+    it('gzip, deflate and br bodies within the limit are inflated and served', async () => {
+      const json = JSON.stringify(inferBody(whole(SETOSA)));
+      for (const [encoding, body] of [['gzip', gzipSync(json)], ['deflate', deflateSync(json)], ['br', brotliCompressSync(json)]] as const) {
+        const res = await send(INFER, body, { 'content-encoding': encoding });
+        assert.equal(res.status, 200, `${encoding}: ${res.text.slice(0, 300)}`);
+      }
+    });
+
+    it('a gzip bomb inflating past DRIFTGATE_MAX_BODY_BYTES → 413 quickly, not 500', async () => {
+      const bomb = gzipSync(Buffer.alloc(64 * BODY_LIMIT, ' '));
+      assert.ok(bomb.length < BODY_LIMIT / 8, `${bomb.length} bytes`);
+      const r = await refused(send(INFER, bomb, { 'content-encoding': 'gzip' }), 413, /larger than the limit of 4194304 bytes \(DRIFTGATE_MAX_BODY_BYTES\)/);
+      assert.ok(r.ms < 3000, `took ${Math.round(r.ms)} ms`);
+    });
+
+    it('corrupt gzip → 400; an unknown encoding → 415 naming it, cut short', async () => {
+      await refused(send(INFER, Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }), 400, /./);
+      await refused(send(INFER, JSON.stringify(inferBody(whole(SETOSA))), { 'content-encoding': `x${'z'.repeat(5000)}` }), 415, /content-encoding "xz+…" is not supported/);
+    });
+  });
+
+  describe('hostile values in errors', () => {
+    it('an element nested 50,000 levels deep → 400 with a short message, never 500', async () => {
+      const d = deep(50_000);
+      await refused(send(INFER, `{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[5.1,${d},1.4,0.2]}]}`), 400, /element 1: FP32 data must be finite numbers, got \[\[\[\[…\]\]\]\]$/);
+      await refused(send(INFER, `{"inputs":[{"name":"features","shape":[1,4],"datatype":"BOOL","data":[true,${d},true,true]}]}`), 400, /element 1: BOOL data must be true or false, got \[\[\[\[…\]\]\]\]$/);
+      await refused(send(INFER, `{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":${d}}]}`), 400, /data\[0\] should be a list of 4/);
+      await refused(send(PREDICT, `{"instances":[[5.1,${d},1.4,0.2]]}`), 400, /^instances\[0\]/);
+      await refused(send(PREDICT, `{"instances":[{"sepal_length":${d}}]}`), 400, /^instances\[0\]/);
+      await refused(send(INFER, d), 400, /must be a JSON object/);
+      // free-form parameters are not looked into, so depth there is harmless
+      const res = await send(INFER, `{"parameters":{"x":${d}},"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}`);
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+    });
+
+    it('a 1 MB string anywhere in a request → an error body under 1 KB', async () => {
+      const cases: [string, unknown, RegExp][] = [
+        [INFER, inferBody(whole([5.1, big, 1.4, 0.2])), /element 1: FP32 data must be finite numbers, got "x+…"$/],
+        [INFER, inferBody(whole([true, big, true, true], [1, 4], 'BOOL')), /BOOL data must be true or false, got "x+…"$/],
+        [INFER, inferBody({ ...whole(SETOSA), name: big }), /unknown input "x+…"; expected "features"/],
+        [INFER, inferBody(whole(SETOSA), { ...whole(SETOSA), name: big }), /extra: "x+…"/],
+        [INFER, { ...inferBody(whole(SETOSA)), outputs: [{ name: big }] }, /unknown output "x+…"; this model has/],
+        [INFER, { ...inferBody(whole(SETOSA)), [big]: 1 }, /^body: Unrecognized key: "x+…"$/],
+        [PREDICT, { instances: [{ ...IRIS_ROW, sepal_width: big }] }, /feature "sepal_width" must be a finite number, got the string "x+…"$/],
+        [PREDICT, { instances: [{ ...IRIS_ROW, [big]: 1 }] }, /instances\[0\]: unknown feature "x+…"; expected sepal_length/],
+        ['/v2/models/iris-onnx/labels', { labels: [{ id: 'a', label: big }] }, /unknown label value "x+…" for model "iris-onnx"/],
+      ];
+      for (const [path, body, pattern] of cases) await refused(send(path, JSON.stringify(body)), 400, pattern);
+    });
+
+    it('an unknown long category is shown cut short (V1 and V2)', async () => {
+      const category = `hail${'y'.repeat(10_000)}`;
+      const row = { distance_km: 5, weight_kg: 3, hour: 12, weather: category };
+      const r = await refused(send('/v1/models/delivery-onnx:predict', JSON.stringify({ instances: [row] })), 400, /feature "weather" has unknown category "hailyy+…"; known: clear, rain, snow$/);
+      assert.ok(r.text.length < 300, r.text);
+      const columns = [
+        { name: 'distance_km', shape: [1], datatype: 'FP32', data: [5] },
+        { name: 'weight_kg', shape: [1], datatype: 'FP32', data: [3] },
+        { name: 'hour', shape: [1], datatype: 'FP32', data: [12] },
+        { name: 'weather', shape: [1], datatype: 'BYTES', data: [category] },
+      ];
+      await refused(send('/v2/models/delivery-onnx/infer', JSON.stringify({ inputs: columns })), 400, /input "weather" row 0: feature "weather" has unknown category "hailyy+…"/);
+    });
+
+    it('no request in these tests got a 5xx', async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const lines = text.split('\n').filter((l) => l.startsWith('driftgate_requests_total{'));
+      assert.ok(lines.length > 0);
+      assert.deepEqual(lines.filter((l) => l.includes('status="5xx"')), []);
     });
   });
 });

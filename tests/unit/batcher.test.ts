@@ -103,6 +103,66 @@ describe('DynamicBatcher', () => {
     await assert.rejects(b.submit(row(1, 1), 1), /expected 1 per row/);
   });
 
+  it('refuses a request larger than the queue bound even when the queue is empty (413, not retriable)', async () => {
+    for (const enabled of [true, false]) {
+      const { calls, run } = recorder(1);
+      const b = new DynamicBatcher(run, 2, 1, { ...base, enabled, maxQueueRows: 10 });
+      await assert.rejects(b.submit(new Float32Array(11 * 2), 11), (err: unknown) => {
+        assert.ok(err instanceof DriftgateError);
+        assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
+        assert.equal(err.status, 413);
+        assert.match(err.message, /queues at most 10 rows \(DRIFTGATE_MAX_QUEUE_SIZE\); this request holds 11/);
+        return true;
+      });
+      assert.deepEqual(calls, [], 'nothing ran');
+      assert.equal((await b.submit(new Float32Array(10 * 2), 10)).length, 10, 'a request of exactly the bound runs');
+    }
+  });
+
+  it('splits a request larger than maxBatchSize into runtime calls of at most maxBatchSize rows, outputs in order', async () => {
+    for (const enabled of [true, false]) {
+      const { calls, run } = recorder(1);
+      const b = new DynamicBatcher(run, 2, 1, { ...base, enabled, maxBatchSize: 8 });
+      const rows = 21;
+      const input = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 0 ? i / 2 : 0));
+      const out = await b.submit(input, rows);
+      assert.deepEqual(Array.from(out), Array.from({ length: rows }, (_, r) => r * 2));
+      assert.deepEqual(calls, [8, 8, 5], `enabled=${enabled}`);
+      assert.equal(b.queuedRows, 0);
+    }
+  });
+
+  it('a split request counts whole against the queue, and other requests still get their own answers', async () => {
+    const { calls, run } = recorder(5);
+    const b = new DynamicBatcher(run, 2, 1, { ...base, maxBatchSize: 4, maxQueueRows: 12 });
+    const big = b.submit(new Float32Array(12 * 2).fill(1), 12);
+    // 8 of its rows still wait behind its first chunk: 4 more would exceed the bound of 12
+    await assert.rejects(b.submit(new Float32Array(5 * 2), 5), /overloaded: 8 rows are waiting/);
+    const small = b.submit(row(4, 0), 1);
+    assert.deepEqual(Array.from(await big), Array(12).fill(3));
+    assert.deepEqual(Array.from(await small), [8]);
+    assert.ok(calls.every((n) => n <= 4), `calls ${calls}`);
+  });
+
+  it('when one chunk of a split request fails, its other waiting chunks are dropped, not computed', async () => {
+    const calls: number[] = [];
+    const b = new DynamicBatcher(
+      async (input, rows) => {
+        calls.push(rows);
+        await new Promise((r) => setTimeout(r, 2));
+        if (calls.length === 1) throw new Error('boom');
+        return input.slice(0, rows);
+      },
+      2,
+      1,
+      { ...base, maxBatchSize: 4 },
+    );
+    await assert.rejects(b.submit(new Float32Array(16 * 2), 16), /boom/);
+    assert.deepEqual(calls, [4]);
+    assert.equal(b.queuedRows, 0);
+    assert.deepEqual(Array.from(await b.submit(row(7, 0), 1)), [7]);
+  });
+
   it('close() fails waiting requests and refuses new ones', async () => {
     const { run } = recorder(20);
     const b = new DynamicBatcher(run, 2, 1, base);

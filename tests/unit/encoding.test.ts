@@ -36,6 +36,26 @@ describe('FeatureEncoder', () => {
     assert.throws(() => enc.encodeRows([{ a: 1e300, color: 'red', b: 2 }]), /out of the float32 range/);
   });
 
+  it('cuts long client values short in its errors: unknown categories, unknown keys, wrong values', () => {
+    const big = 'q'.repeat(1_000_000);
+    const messageOf = (row: unknown): string => {
+      try {
+        enc.encodeRows([row as never]);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('did not throw');
+    };
+    const category = messageOf({ a: 1, color: big, b: 2 });
+    assert.match(category, /instances\[0\]: feature "color" has unknown category "q+…"; known: red, green, blue$/);
+    assert.ok(category.length < 200, `${category.length} chars`);
+    assert.match(messageOf({ a: 1, color: 'red', b: 2, [big]: 3 }), /unknown feature "q+…"; expected a, color, b$/);
+    assert.ok(messageOf({ a: big, color: 'red', b: 2 }).length < 200);
+    let deep: unknown = 1;
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    assert.match(messageOf({ a: deep, color: 'red', b: 2 }), /"a" must be a finite number, got \[\[\[\[…\]\]\]\]$/);
+  });
+
   it('ignores extra columns of training rows only when asked', () => {
     const row = { a: 12, color: 'blue', b: 1, target: 3 };
     assert.throws(() => enc.encodeRows([row]), /unknown feature "target"/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FeatureEncoder, manifestSchema } from '../../src/core/index.js';
+import { DriftgateError, FeatureEncoder, manifestSchema } from '../../src/core/index.js';
 import { decodeInferInputs, flattenData } from '../../src/serve/tensors.js';
 
 const numeric = manifestSchema.parse({
@@ -65,5 +65,50 @@ describe('decodeInferInputs', () => {
     const menc = new FeatureEncoder(mixed);
     assert.throws(() => decodeInferInputs(mixed, menc, [t('features', [1, 3], 'FP32', [1, 2, 3])]), /categorical ones, so send one input per feature/);
     assert.throws(() => decodeInferInputs(mixed, menc, [t('x', [1], 'FP32', [1]), t('y', [1], 'FP32', [1]), t('c', [1], 'FP32', [1])]), /send BYTES/);
+  });
+});
+
+describe('decodeInferInputs on hostile values', () => {
+  const enc = new FeatureEncoder(numeric);
+  const deep = (depth: number) => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof DriftgateError, `a DriftgateError, not ${String(err)}`);
+      assert.equal(err.status, 400);
+      return err.message;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('an element nested 50,000 levels deep in FP32 or BOOL data gives a short 400 message, not a RangeError', () => {
+    for (const datatype of ['FP32', 'BOOL', 'INT32']) {
+      const message = messageOf(() => decodeInferInputs(numeric, enc, [t('features', [1, 2], datatype, [datatype === 'BOOL' ? true : 2, deep(50_000)])]));
+      assert.match(message, /element 1: .*got \[\[\[\[…\]\]\]\]$/);
+      assert.ok(message.length < 200, message);
+    }
+  });
+
+  it('a 1 MB string element, a 1 MB input name and many unknown input names are cut short', () => {
+    const big = 'x'.repeat(1_000_000);
+    assert.ok(messageOf(() => decodeInferInputs(numeric, enc, [t('features', [1, 2], 'FP32', [big, 2])])).length < 200);
+    assert.ok(messageOf(() => decodeInferInputs(numeric, enc, [t('features', [1, 2], 'BOOL', [big, 2])])).length < 200);
+    assert.ok(messageOf(() => decodeInferInputs(numeric, enc, [t(big, [1], 'FP32', [1])])).length < 300);
+    const many = Array.from({ length: 1000 }, (_, i) => t(`${big.slice(0, 1000)}${i}`, [1], 'FP32', [1]));
+    const message = messageOf(() => decodeInferInputs(numeric, enc, many));
+    assert.match(message, /and 995 more/);
+    assert.ok(message.length < 600, `${message.length} chars`);
+  });
+
+  it('a long unknown category is cut short', () => {
+    const menc = new FeatureEncoder(mixed);
+    const message = messageOf(() => decodeInferInputs(mixed, menc, [t('x', [1], 'FP32', [1]), t('y', [1], 'FP32', [1]), t('c', [1], 'BYTES', ['w'.repeat(1_000_000)])]));
+    assert.match(message, /unknown category "w+…"; known: u, v$/);
+    assert.ok(message.length < 200, `${message.length} chars`);
   });
 });

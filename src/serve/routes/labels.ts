@@ -3,7 +3,7 @@
 // version's manifest (a class name or index for classifiers, a number for regressors) and handed to
 // the event pipeline; the monitor joins them with their predictions.
 import { Router } from 'express';
-import { invalidInput } from '../../core/index.js';
+import { describeValue, invalidInput } from '../../core/index.js';
 import type { LabelRecordLike, Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkModelName } from '../repository.js';
@@ -30,7 +30,7 @@ export function labelRoutes(ctx: GatewayContext): Router {
     const bad: string[] = [];
     for (const { id, label } of body.labels) {
       const value = normaliseLabel(manifest, label);
-      if (value === undefined) bad.push(JSON.stringify(label));
+      if (value === undefined) bad.push(describeValue(label));
       else out.push({ id, model, label: value, ts });
     }
     if (bad.length > 0) {

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { DriftgateError } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
+import { checkRequestRows } from '../limits.js';
 import { predictRows, predictionIds } from '../predict.js';
 import { checkModelName, checkVersion } from '../repository.js';
 import { predictRequest } from '../schemas.js';
@@ -24,6 +25,7 @@ export function v1Routes(ctx: GatewayContext): Router {
     if (req.body && typeof req.body === 'object' && 'inputs' in req.body && !('instances' in req.body)) {
       throw new DriftgateError('INVALID_INPUT', 'the columnar "inputs" form is not supported here; send "instances" (rows), or use the V2 infer endpoint');
     }
+    checkRequestRows(req.body, ctx.config.maxRequestRows);
     const body = parseBody(predictRequest, req.body);
     const { served, release } = ctx.registry.acquire(model, version);
     try {

@@ -2,9 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { DriftgateError, invalidInput } from '../../core/index.js';
+import { DriftgateError, describeValues, invalidInput } from '../../core/index.js';
 import type { Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
+import { checkRequestRows } from '../limits.js';
 import { predictRows, predictionIds } from '../predict.js';
 import { checkModelName, checkVersion } from '../repository.js';
 import { inferRequest } from '../schemas.js';
@@ -115,6 +116,7 @@ export function v2Routes(ctx: GatewayContext): Router {
   const infer = async (req: Request, res: Response) => {
     const startedAt = performance.now();
     const { model, version } = target(ctx, req, res);
+    checkRequestRows(req.body, ctx.config.maxRequestRows);
     const body = parseBody(inferRequest, req.body);
     const { served, release } = ctx.registry.acquire(model, version);
     try {
@@ -123,7 +125,7 @@ export function v2Routes(ctx: GatewayContext): Router {
       const { outputs: declared } = tensorsOf(manifest);
       const wanted = body.outputs?.map((o) => o.name) ?? declared.map((o) => o.name);
       const unknown = wanted.filter((n) => !declared.some((d) => d.name === n));
-      if (unknown.length > 0) throw invalidInput(`unknown output ${unknown.map((n) => `"${n}"`).join(', ')}; this model has ${declared.map((d) => `"${d.name}"`).join(', ')}`);
+      if (unknown.length > 0) throw invalidInput(`unknown output${unknown.length > 1 ? 's' : ''} ${describeValues(unknown)}; this model has ${declared.map((d) => `"${d.name}"`).join(', ')}`);
 
       const decoded = decodeInferInputs(manifest, served.encoder, body.inputs);
       const requestId = body.id ?? randomUUID();
