@@ -22,7 +22,8 @@ import {
   tf,
 } from '../src/core/index.js';
 import type { Feature, ManifestInput, Scaler } from '../src/core/index.js';
-import { exportLayersModelToOnnx } from '../src/train/index.js';
+import { TRAINING_SAMPLE_FILE, drawTrainingSample, exportLayersModelToOnnx } from '../src/train/index.js';
+import type { DrawnSample } from '../src/train/index.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', 'models');
 /** Fixed so that reruns write identical manifests; the examples are not dated builds. */
@@ -278,7 +279,15 @@ interface ExampleSpec {
   seed: number;
 }
 
-function buildManifest(spec: ExampleSpec, format: 'tfjs-layers' | 'onnx'): ManifestInput {
+/**
+ * The training sample every version carries (training-sample.jsonl): the retrain loop replays its train
+ * rows and checks challengers on its holdout rows. The example splits are small enough to keep whole.
+ */
+function trainingSample(spec: ExampleSpec): DrawnSample {
+  return drawTrainingSample(spec.data, { features: spec.data.features.map((f) => f.name), target: 'label' }, { seed: spec.seed + 200 });
+}
+
+function buildManifest(spec: ExampleSpec, format: 'tfjs-layers' | 'onnx', sample: DrawnSample): ManifestInput {
   const { data, trained } = spec;
   const featureProfiles = Object.fromEntries(
     data.features.map((f, i) => [f.name, profileColumn(data.train.map((r) => r[f.name]!), f.type, { seed: spec.seed + i })]),
@@ -313,7 +322,9 @@ function buildManifest(spec: ExampleSpec, format: 'tfjs-layers' | 'onnx'): Manif
       dataFingerprint: fingerprint(data.train),
       hyperparameters: trained.hyperparameters,
       createdAt: CREATED_AT,
+      target: 'label',
     },
+    artifacts: { trainingSample: TRAINING_SAMPLE_FILE, trainingSampleRows: { train: sample.train, holdout: sample.holdout } },
     batching: BATCHING,
   };
 }
@@ -326,8 +337,9 @@ async function writeExample(spec: ExampleSpec, testX: tf.Tensor2D): Promise<Pari
   const tfjsDir = join(REPO, `${spec.baseName}-tfjs`, '1');
   const onnxDir = join(REPO, `${spec.baseName}-onnx`, '1');
   // Validate both manifests before anything is written, so a schema error leaves the repository alone.
-  const tfjsManifest = manifestSchema.parse(buildManifest(spec, 'tfjs-layers'));
-  const onnxManifest = manifestSchema.parse(buildManifest(spec, 'onnx'));
+  const sample = trainingSample(spec);
+  const tfjsManifest = manifestSchema.parse(buildManifest(spec, 'tfjs-layers', sample));
+  const onnxManifest = manifestSchema.parse(buildManifest(spec, 'onnx', sample));
 
   const onnxBytes = exportLayersModelToOnnx(spec.trained.model, { inputName: 'features', outputName: spec.output });
   const parity = await onnxParity(onnxBytes, spec.output, spec.trained.model, testX);
@@ -343,6 +355,7 @@ async function writeExample(spec: ExampleSpec, testX: tf.Tensor2D): Promise<Pari
   await writeFile(join(tfjsDir, MANIFEST_FILE), `${JSON.stringify(tfjsManifest, null, 2)}\n`);
   await writeFile(join(onnxDir, 'model.onnx'), onnxBytes);
   await writeFile(join(onnxDir, MANIFEST_FILE), `${JSON.stringify(onnxManifest, null, 2)}\n`);
+  for (const dir of [tfjsDir, onnxDir]) await writeFile(join(dir, TRAINING_SAMPLE_FILE), sample.text);
   return parity;
 }
 

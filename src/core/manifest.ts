@@ -104,6 +104,11 @@ export const manifestSchema = z
     lineage: lineageSchema.optional(),
     batching: batchingSchema.optional(),
     description: z.string().optional(),
+    /**
+     * `candidate`: a version written by the retrain loop that waits for its gate and promotion; the
+     * gateway does not route default traffic to it. Absent: an ordinary version.
+     */
+    stage: z.literal('candidate').optional(),
   })
   .passthrough()
   .superRefine((m, ctx) => {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import {
   MANIFEST_FILE,
+  TFJS_MODEL_FILE,
   initTf,
   inputWidth as manifestInputWidth,
   loadLayersModelFromDir,
@@ -52,9 +53,11 @@ export interface BaseModel {
 
 /**
  * Loads a served version as the base for fine-tuning: its manifest (`driftgate.json`) and its model as
- * a tfjs layers model. A `tfjs-layers` version is loaded as is; an `onnx` version is imported with
- * `importOnnxDense`, taking the manifest's `output` as the output to reproduce. A `tfjs-graph` version is
- * refused: graph models are frozen inference graphs without layers, so there is nothing to fine-tune.
+ * a tfjs layers model. A `tfjs-layers` version is loaded as is. An `onnx` version is loaded from the
+ * tfjs layers files beside it when its manifest names them (`artifacts.tfjs`, as `writeVersion` writes
+ * an ONNX version), else imported with `importOnnxDense`, taking the manifest's `output` as the output
+ * to reproduce. A `tfjs-graph` version is refused: graph models are frozen inference graphs without
+ * layers, so there is nothing to fine-tune.
  *
  * @throws Error when the manifest is missing or invalid, the model cannot be loaded, or its input or
  *   output width disagrees with the manifest's features or labels.
@@ -68,6 +71,13 @@ export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
       model = await loadLayersModelFromDir(versionDir);
       break;
     case 'onnx': {
+      // A version driftgate wrote as ONNX keeps the tfjs layers it was exported from (artifacts.tfjs):
+      // those are the exact layers, dropout and names included, where an import rebuilds them from
+      // the graph.
+      if (tfjsArtifact(manifest) === TFJS_MODEL_FILE) {
+        model = await loadLayersModelFromDir(versionDir);
+        break;
+      }
       const path = join(versionDir, ONNX_MODEL_FILE);
       const bytes = await readFile(path).catch((err: unknown) => {
         throw new Error(`cannot read the base model ${path}: ${(err as Error).message}`, { cause: err });
@@ -97,6 +107,12 @@ export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
     );
   }
   return { model, manifest };
+}
+
+/** The tfjs layers file an ONNX version keeps beside its served model, when its manifest names one. */
+function tfjsArtifact(manifest: Manifest): string | undefined {
+  const artifacts = (manifest as Record<string, unknown>)['artifacts'] as Record<string, unknown> | undefined;
+  return typeof artifacts?.['tfjs'] === 'string' ? artifacts['tfjs'] : undefined;
 }
 
 /** Reads and validates a version directory's manifest (`driftgate.json`). */

@@ -57,7 +57,7 @@ export type {
 export { writeVersion, highestVersion, REPORT_FILE, TEMP_PREFIX } from './version-writer.js';
 export type { WriteVersionOptions, WrittenVersion } from './version-writer.js';
 export { buildVersionManifest, describeRecipe } from './version-manifest.js';
-export type { VersionArtifacts, VersionManifestInput } from './version-manifest.js';
+export type { VersionArtifacts, VersionManifestInput, InheritedFields } from './version-manifest.js';
 export { renderReport } from './report.js';
 export type { ReportInput, ReportContext } from './report.js';
 export { lineageChain, parentOf, headlineMetric } from './lineage.js';
@@ -79,3 +79,5 @@ export type {
 } from './evaluate-version.js';
 export { layersModelPredictor, openVersionPredictor } from './version-predictor.js';
 export type { OpenedVersion, OpenVersionOptions } from './version-predictor.js';
+export { drawTrainingSample, readTrainingSample, TRAINING_SAMPLE_FILE, DEFAULT_SAMPLE_ROWS, DEFAULT_HOLDOUT_ROWS } from './training-sample.js';
+export type { TrainingSample, TrainingSampleOptions, SampleExample, SampleValue, DrawnSample } from './training-sample.js';

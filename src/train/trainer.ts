@@ -195,8 +195,10 @@ export async function trainModel(options: TrainOptions, hooks: TrainHooks = {}):
         reference,
         ...(base && options.base ? { parent: { name: base.manifest.name, version: base.manifest.version, dir: options.base.dir } } : {}),
         trigger: options.trigger ?? 'manual',
+        ...(options.job === undefined ? {} : { job: options.job }),
         durationMs: Date.now() - startedAt,
         backend: tf.getBackend(),
+        splitRows: { train: data.raw.train, test: data.raw.test },
       };
     } catch (err) {
       model.dispose();

@@ -1,7 +1,7 @@
 // The contract between the trainer (trainer.ts: data preparation, fitting, search, evaluation) and
 // what consumes its result (version writer, HTML report, CLI, worker thread, retrain loop).
 import type { Feature, Preprocessing, ReferenceProfile, tf } from '../core/index.js';
-import type { CleaningReport, MissingOptions, OutlierOptions, RawTable, Scaling, SplitFractions } from './data/index.js';
+import type { CleanRow, CleaningReport, MissingOptions, OutlierOptions, RawTable, Scaling, SplitFractions } from './data/index.js';
 import type { ClassificationReport, ErrorAnalysis, RegressionReport } from './eval/index.js';
 import type { NetworkSpecInput } from './network.js';
 
@@ -78,8 +78,10 @@ export interface TrainOptions {
   seed?: number;
   /** Name of the model the result will be written as (manifest `name`). */
   modelName: string;
-  /** Why this run happened (manifest lineage trigger): 'manual', 'drift', ... */
+  /** Why this run happened (manifest lineage trigger): 'manual', 'retrain:data_drift', ... */
   trigger?: string;
+  /** The retrain job that started the run, recorded as the manifest's `lineage.job`. */
+  job?: string;
 }
 
 export interface EpochRecord {
@@ -139,6 +141,13 @@ export interface TrainResult {
   reference: ReferenceProfile;
   parent?: { name: string; version: number; dir: string };
   trigger: string;
+  /** The retrain job that started the run (`TrainOptions.job`). */
+  job?: string;
   durationMs: number;
   backend: string;
+  /**
+   * The cleaned train and test rows (target included), from which the version writer draws the
+   * training sample. Stays in the thread that trained: not part of a worker's summary.
+   */
+  splitRows?: { train: readonly CleanRow[]; test: readonly CleanRow[] };
 }

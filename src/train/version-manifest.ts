@@ -8,12 +8,26 @@ import type { TrainOptions, TrainResult } from './types.js';
 
 /** Files a trained version holds besides the served model, named in the manifest's `artifacts`. */
 export interface VersionArtifacts {
-  /** `model.onnx` when the ONNX export was asked for and succeeded. */
+  /** `model.onnx` when the ONNX export was asked for and succeeded (the served file of an `onnx` version). */
   onnx?: string;
   /** Why the ONNX export was skipped, when it was asked for and failed. */
   onnxError?: string;
+  /** `model.json` of the tfjs layers files kept beside an `onnx` version, which fine-tuning starts from. */
+  tfjs?: string;
   /** `report.html` when the report was written. */
   report?: string;
+  /** `training-sample.jsonl`: a seeded sample of the training rows (train) and test rows (holdout). */
+  trainingSample?: string;
+  /** Rows of each split in the training sample. */
+  trainingSampleRows?: { train: number; holdout: number };
+}
+
+/** Manifest fields a version takes over from the version it was fine-tuned from. */
+export interface InheritedFields {
+  /** The serving batch settings. */
+  batching?: Manifest['batching'];
+  /** The retrain recipe (`retrain` block), so the next retrain follows the same one. */
+  retrain?: unknown;
 }
 
 export interface VersionManifestInput {
@@ -24,12 +38,20 @@ export interface VersionManifestInput {
   artifacts: VersionArtifacts;
   /** The options of the run, recorded (minus in-memory data) as `lineage.recipe`. */
   training?: TrainOptions;
+  /** The served format. @defaultValue `tfjs-layers` */
+  format?: 'tfjs-layers' | 'onnx';
+  /** `candidate`: written by the retrain loop, not served until promoted. @defaultValue an ordinary version */
+  stage?: 'candidate';
+  inherit?: InheritedFields;
+  /** More lineage fields (e.g. what the training rows were made of); they do not replace the standard ones. */
+  lineage?: Record<string, unknown>;
 }
 
 /**
- * Builds and validates the manifest of a trained version. The served format is always `tfjs-layers`:
- * a version directory serves one format, and an ONNX copy (when exported) travels beside it as the
- * artifact `artifacts.onnx`, which `driftgate evaluate --onnx` and other tools can use.
+ * Builds and validates the manifest of a trained version. The served format is `tfjs-layers` unless
+ * `format` says `onnx`: a version directory serves one format, and the other travels beside it as an
+ * artifact (`artifacts.onnx`, which `driftgate evaluate --onnx` can score, or `artifacts.tfjs`, which
+ * fine-tuning starts from).
  *
  * `lineage.parent` is set only when the base was a version of the same model (the schema's meaning);
  * `lineage.from` names the base in every case, including a base of another model.
@@ -47,6 +69,7 @@ export function buildVersionManifest(result: TrainResult, input: VersionManifest
   if (result.baseline) metrics['baseline'] = result.baseline;
 
   const lineage: Record<string, unknown> = {
+    ...input.lineage,
     parent: parent && parent.name === input.model ? parent.version : null,
     trigger: result.trigger,
     dataFingerprint: result.dataFingerprint,
@@ -59,6 +82,7 @@ export function buildVersionManifest(result: TrainResult, input: VersionManifest
     backend: result.backend,
     durationMs: Math.round(result.durationMs),
   };
+  if (result.job !== undefined) lineage['job'] = result.job;
   if (parent) lineage['from'] = { model: parent.name, version: parent.version };
   if (result.trials.length > 0) lineage['trials'] = result.trials.length;
   if (input.training) lineage['recipe'] = describeRecipe(input.training);
@@ -66,7 +90,8 @@ export function buildVersionManifest(result: TrainResult, input: VersionManifest
   const draft: ManifestInput & Record<string, unknown> = {
     name: input.model,
     version: input.version,
-    format: 'tfjs-layers',
+    format: input.format ?? 'tfjs-layers',
+    ...(input.stage ? { stage: input.stage } : {}),
     task: result.task,
     description: describeVersion(result, input.model),
     features: result.features,
@@ -78,6 +103,8 @@ export function buildVersionManifest(result: TrainResult, input: VersionManifest
     metrics,
     lineage,
     artifacts: input.artifacts,
+    ...(input.inherit?.batching ? { batching: input.inherit.batching } : {}),
+    ...(input.inherit?.retrain !== undefined ? { retrain: input.inherit.retrain } : {}),
   };
   return manifestSchema.parse(draft);
 }

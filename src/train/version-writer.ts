@@ -13,16 +13,19 @@
 // version directory (a failed load in /admin/models) for as long as the files take to write.
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
+import { MANIFEST_FILE, TFJS_MODEL_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { ONNX_MODEL_FILE } from './base-model.js';
 import { lineageChain } from './lineage.js';
 import type { LineageEntry } from './lineage.js';
+import { deriveSeed } from './network.js';
 import { exportCheckedOnnx } from './onnx-artifact.js';
 import { renderReport } from './report.js';
+import { TRAINING_SAMPLE_FILE, drawTrainingSample } from './training-sample.js';
+import type { TrainingSampleOptions } from './training-sample.js';
 import type { TrainOptions, TrainResult } from './types.js';
 import { buildVersionManifest } from './version-manifest.js';
-import type { VersionArtifacts } from './version-manifest.js';
+import type { InheritedFields, VersionArtifacts } from './version-manifest.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -34,6 +37,8 @@ const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
 const MAX_CLAIMS = 50;
 /** A temporary directory older than this belongs to a writer that died; the next writer removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Stream of the run seed the training sample is drawn from (trainer.ts and prepare.ts use 1 to 6). */
+const SEED_SAMPLE = 7;
 
 export interface WriteVersionOptions {
   /** Model name: the directory under the repository and the manifest's `name`. */
@@ -46,6 +51,24 @@ export interface WriteVersionOptions {
   training?: TrainOptions;
   /** Clock for `lineage.createdAt`. @defaultValue the current time */
   now?: () => Date;
+  /**
+   * The served format. `onnx`: the ONNX export is required (a failed export or parity check is an
+   * error, and nothing is written), `model.onnx` is the served file, and the tfjs files stay beside it
+   * (`artifacts.tfjs`) for later fine-tuning. @defaultValue `tfjs-layers`
+   */
+  format?: 'tfjs-layers' | 'onnx';
+  /** `candidate`: a version the retrain loop wrote, not served until promoted. @defaultValue an ordinary version */
+  stage?: 'candidate';
+  /**
+   * Write `training-sample.jsonl`: up to `rows` train-split rows and `holdout` test-split rows, drawn
+   * with a seed derived from the run's; `false` writes none. Needs `result.splitRows`.
+   * @defaultValue `{ rows: 2000, holdout: 500 }`
+   */
+  trainingSample?: Omit<TrainingSampleOptions, 'seed'> | false;
+  /** Fields taken over from the version the run started from (batching, retrain recipe). @defaultValue none */
+  inherit?: InheritedFields;
+  /** More lineage fields, e.g. what the training rows were made of. @defaultValue none */
+  lineage?: Record<string, unknown>;
 }
 
 export interface WrittenVersion {
@@ -59,17 +82,30 @@ export interface WrittenVersion {
 
 /**
  * Writes `result` as the next version of `opts.model` under `repoDir` (created when missing): tfjs
- * layers files, optionally `model.onnx`, the manifest `driftgate.json` (validated with the manifest
- * schema) and `report.html`. The next version is one more than the highest version directory present.
+ * layers files, optionally `model.onnx` (served when `format` is `onnx`), the manifest
+ * `driftgate.json` (validated with the manifest schema), `training-sample.jsonl` and `report.html`.
+ * The next version is one more than the highest version directory present.
  *
- * @throws when the result does not make a valid manifest (nothing is written then), or when writing
- *   fails (the temporary directory is removed).
+ * @throws when the result does not make a valid manifest (nothing is written then), when an `onnx`
+ *   version cannot be exported, or when writing fails (the temporary directory is removed).
  */
 export async function writeVersion(repoDir: string, result: TrainResult, opts: WriteVersionOptions): Promise<WrittenVersion> {
   const model = modelNameSchema.parse(opts.model);
   const createdAt = (opts.now?.() ?? new Date()).toISOString();
+  const format = opts.format ?? 'tfjs-layers';
+  if (format !== 'tfjs-layers' && format !== 'onnx') throw new Error(`writeVersion: format must be tfjs-layers or onnx, got ${JSON.stringify(format)}`);
   const draft = (version: number, artifacts: VersionArtifacts): Manifest =>
-    buildVersionManifest(result, { model, version, createdAt, artifacts, ...(opts.training ? { training: opts.training } : {}) });
+    buildVersionManifest(result, {
+      model,
+      version,
+      createdAt,
+      artifacts,
+      format,
+      ...(opts.training ? { training: opts.training } : {}),
+      ...(opts.stage ? { stage: opts.stage } : {}),
+      ...(opts.inherit ? { inherit: opts.inherit } : {}),
+      ...(opts.lineage ? { lineage: opts.lineage } : {}),
+    });
   // Validated before anything touches the disk, so a manifest problem leaves no trace at all.
   draft(1, {});
 
@@ -84,15 +120,28 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
     await saveLayersModelToDir(result.model, temp);
     const artifacts: VersionArtifacts = {};
     let onnxError: string | undefined;
-    if (opts.onnx) {
+    if (opts.onnx || format === 'onnx') {
       const onnx = await exportCheckedOnnx(result.model, { inputName: result.inputName, outputName: result.outputName });
       if (onnx.ok) {
         await writeFile(join(temp, ONNX_MODEL_FILE), onnx.bytes);
         artifacts.onnx = ONNX_MODEL_FILE;
+        if (format === 'onnx') artifacts.tfjs = TFJS_MODEL_FILE;
+      } else if (format === 'onnx') {
+        throw new Error(`cannot write ${model} as an ONNX version: ${onnx.reason}`);
       } else {
         onnxError = onnx.reason;
         artifacts.onnxError = onnx.reason;
       }
+    }
+    if (opts.trainingSample !== false && result.splitRows) {
+      const sample = drawTrainingSample(
+        result.splitRows,
+        { features: result.features.map((f) => f.name), target: result.cleaning.target.name },
+        { ...opts.trainingSample, seed: deriveSeed(result.seed, SEED_SAMPLE) },
+      );
+      await writeFile(join(temp, TRAINING_SAMPLE_FILE), sample.text);
+      artifacts.trainingSample = TRAINING_SAMPLE_FILE;
+      artifacts.trainingSampleRows = { train: sample.train, holdout: sample.holdout };
     }
     const writeReport = opts.report ?? true;
     if (writeReport) artifacts.report = REPORT_FILE;

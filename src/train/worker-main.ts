@@ -35,17 +35,14 @@ async function run(): Promise<void> {
   try {
     if (controller.signal.aborted) throw abortError();
     send({ type: 'writing' });
-    const written = await writeVersion(init.write.repo, result, {
-      model: init.options.modelName,
-      onnx: init.write.onnx,
-      report: init.write.report,
-      training: init.options,
-    });
+    const { repo, ...write } = init.write;
+    const written = await writeVersion(repo, result, { ...write, model: init.options.modelName, training: init.options });
     send({
       type: 'done',
       summary: summarize(result),
       version: written.version,
       dir: written.dir,
+      manifest: written.manifest,
       ...(written.onnxError ? { onnxError: written.onnxError } : {}),
     });
   } finally {
@@ -54,7 +51,7 @@ async function run(): Promise<void> {
 }
 
 function summarize(result: TrainResult): TrainResultSummary {
-  const { model, ...rest } = result;
+  const { model, splitRows: _rows, ...rest } = result;
   return { ...rest, network: describeNetwork(model) };
 }
 

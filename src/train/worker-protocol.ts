@@ -1,12 +1,13 @@
 // Messages between `runTraining` (the caller's thread) and the training worker (`worker-main.ts`).
 // Everything here crosses a thread boundary by structured clone: plain data only, no models or
 // tensors.
-import type { ErrorCode } from '../core/index.js';
+import type { ErrorCode, Manifest } from '../core/index.js';
 import type { LayerSummary } from './network.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './types.js';
+import type { WriteVersionOptions } from './version-writer.js';
 
 /** Where and how the worker writes the version once training succeeds. */
-export interface WorkerWrite {
+export interface WorkerWrite extends Pick<WriteVersionOptions, 'format' | 'stage' | 'trainingSample' | 'inherit' | 'lineage'> {
   repo: string;
   onnx: boolean;
   report: boolean;
@@ -25,9 +26,9 @@ export interface TrainingWorkerInit {
 
 /**
  * What comes back from a run: the whole result except the model, which stays in the worker and is
- * freed there; its layers are described in `network`.
+ * freed there (its layers are described in `network`), and the split rows, which only the writer needs.
  */
-export type TrainResultSummary = Omit<TrainResult, 'model'> & { network: LayerSummary[] };
+export type TrainResultSummary = Omit<TrainResult, 'model' | 'splitRows'> & { network: LayerSummary[] };
 
 export interface SerializedError {
   name: string;
@@ -39,5 +40,5 @@ export type FromTrainingWorker =
   | { type: 'event'; event: TrainEvent }
   /** Training is over and the version is being written; cancelling no longer stops it. */
   | { type: 'writing' }
-  | { type: 'done'; summary: TrainResultSummary; version: number; dir: string; onnxError?: string }
+  | { type: 'done'; summary: TrainResultSummary; version: number; dir: string; manifest: Manifest; onnxError?: string }
   | { type: 'failed'; error: SerializedError };

@@ -4,7 +4,9 @@
 // cancelled, and a job that ignores the cancel can be cut off by terminating its thread.
 import { Worker } from 'node:worker_threads';
 import { DriftgateError } from '../core/index.js';
+import type { Manifest } from '../core/index.js';
 import type { TrainEvent, TrainOptions } from './types.js';
+import type { WriteVersionOptions } from './version-writer.js';
 import type { FromTrainingWorker, SerializedError, TrainingWorkerInit, TrainResultSummary } from './worker-protocol.js';
 
 export type { TrainResultSummary } from './worker-protocol.js';
@@ -14,7 +16,7 @@ export type { TrainResultSummary } from './worker-protocol.js';
 const fromSource = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(`./worker-main${fromSource ? '.ts' : '.js'}`, import.meta.url);
 
-export interface RunTrainingOptions {
+export interface RunTrainingOptions extends Pick<WriteVersionOptions, 'format' | 'stage' | 'trainingSample' | 'inherit' | 'lineage'> {
   /** Model repository the version is written into. */
   repo: string;
   /** Also write `model.onnx` beside the tfjs files. @defaultValue false */
@@ -35,6 +37,8 @@ export interface RunTrainingOptions {
 export type TrainingOutcome = TrainResultSummary & {
   version: number;
   dir: string;
+  /** The manifest written. */
+  manifest: Manifest;
   /** Why `model.onnx` was not written although asked for. */
   onnxError?: string;
 };
@@ -56,11 +60,20 @@ export async function runTraining(options: TrainOptions, opts: RunTrainingOption
   // onnxruntime-node's addon registers only once per process unless the main thread has loaded it:
   // a second worker that imports it would fail with "Module did not self-register". Loading it here
   // first lets every training worker (and the gateway's model workers) use it.
-  if (opts.onnx) await import('onnxruntime-node');
+  if (opts.onnx || opts.format === 'onnx') await import('onnxruntime-node');
   const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   const init: TrainingWorkerInit = {
     options,
-    write: { repo: opts.repo, onnx: opts.onnx ?? false, report: opts.report ?? true },
+    write: {
+      repo: opts.repo,
+      onnx: opts.onnx ?? false,
+      report: opts.report ?? true,
+      ...(opts.format ? { format: opts.format } : {}),
+      ...(opts.stage ? { stage: opts.stage } : {}),
+      ...(opts.trainingSample !== undefined ? { trainingSample: opts.trainingSample } : {}),
+      ...(opts.inherit ? { inherit: opts.inherit } : {}),
+      ...(opts.lineage ? { lineage: opts.lineage } : {}),
+    },
     cancelFlag,
   };
   const worker = startWorker(init);
@@ -100,8 +113,8 @@ export async function runTraining(options: TrainOptions, opts: RunTrainingOption
           if (killTimer) clearTimeout(killTimer);
           return;
         case 'done': {
-          const { summary, version, dir, onnxError } = msg;
-          return finish({ ok: true, value: { ...summary, version, dir, ...(onnxError ? { onnxError } : {}) } });
+          const { summary, version, dir, manifest, onnxError } = msg;
+          return finish({ ok: true, value: { ...summary, version, dir, manifest, ...(onnxError ? { onnxError } : {}) } });
         }
         case 'failed':
           return finish({ ok: false, error: rebuildError(msg.error) });

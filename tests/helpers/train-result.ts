@@ -204,6 +204,7 @@ export async function handmadeTrainResult(opts: HandmadeOptions = {}): Promise<T
     trigger: 'manual',
     durationMs: 1234,
     backend: tf.getBackend(),
+    splitRows: { train, test },
   };
 }
 

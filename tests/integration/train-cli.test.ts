@@ -160,7 +160,7 @@ void describe('driftgate train and evaluate: a good run', () => {
     assert.match(first.stdout, /report {6}.*iris\/1\/report\.html/);
     assert.match(first.stderr, /» train/);
     const files = (await readdir(join(repo, 'iris', '1'))).sort();
-    assert.deepEqual(files, ['driftgate.json', 'model.json', 'model.onnx', 'report.html', 'weights.bin']);
+    assert.deepEqual(files, ['driftgate.json', 'model.json', 'model.onnx', 'report.html', 'training-sample.jsonl', 'weights.bin']);
     const manifest = manifestSchema.parse(JSON.parse(await readFile(join(repo, 'iris', '1', MANIFEST_FILE), 'utf8')));
     assert.deepEqual(manifest.labels, ['setosa', 'versicolor', 'virginica']);
     assert.ok((manifest.metrics['test'] as { accuracy: number }).accuracy >= 0.8, 'a 60-epoch Iris model is better than guessing');

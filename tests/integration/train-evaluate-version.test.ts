@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { initTf, loadLayersModelFromDir, tf } from '../../src/core/index.js';
-import { evaluateVersion, layersModelPredictor, openVersionPredictor, readCsv } from '../../src/train/index.js';
+import { evaluateVersion, layersModelPredictor, openVersionPredictor, readCsv, readTrainingSample } from '../../src/train/index.js';
 import type { EvaluationExample, OpenedVersion } from '../../src/train/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -54,4 +54,25 @@ void describe('evaluateVersion on the example models', () => {
     assert.equal(fromOnnx.headline.value, fromDisk.headline.value);
     assert.deepEqual(fromOnnx.metrics.task === 'classification' && fromOnnx.metrics.confusionMatrix, fromDisk.metrics.task === 'classification' && fromDisk.metrics.confusionMatrix);
   });
+
+  for (const model of ['iris-tfjs', 'iris-onnx', 'delivery-tfjs', 'delivery-onnx']) {
+    test(`${model}: the training sample's holdout reproduces the test metrics in the manifest`, async () => {
+      const version = await openVersionPredictor(resolve(MODELS, model, '1'));
+      opened.push(version);
+      const sample = (await readTrainingSample(version.dir, version.manifest))!;
+      const artifacts = (version.manifest as Record<string, unknown>)['artifacts'] as { trainingSampleRows: { train: number; holdout: number } };
+      assert.deepEqual({ train: sample.train.length, holdout: sample.holdout.length }, artifacts.trainingSampleRows);
+      assert.equal(sample.train.length, version.manifest.metrics['train_rows']);
+      assert.equal(sample.holdout.length, version.manifest.metrics['test_rows']);
+      const result = await evaluateVersion(version, sample.holdout, { errorAnalysis: false });
+      assert.equal(result.rows, sample.holdout.length);
+      const recorded = version.manifest.metrics as Record<string, number>;
+      if (result.metrics.task === 'classification') {
+        assert.equal(Math.round(result.metrics.accuracy * 1e6) / 1e6, recorded['accuracy']);
+      } else {
+        assert.ok(Math.abs(result.metrics.rmse - recorded['rmse']!) < 1e-4, `rmse ${result.metrics.rmse} vs ${recorded['rmse']}`);
+        assert.ok(Math.abs(result.metrics.mae - recorded['mae']!) < 1e-4, `mae ${result.metrics.mae} vs ${recorded['mae']}`);
+      }
+    });
+  }
 });

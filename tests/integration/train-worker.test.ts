@@ -42,12 +42,15 @@ void describe('runTraining', () => {
       assert.equal(outcome.dir, join(repo, 'iris', '1'));
       assert.equal(outcome.history.length, 15);
       assert.equal('model' in outcome, false, 'the model stays in the worker');
+      assert.equal('splitRows' in outcome, false, 'the training rows stay in the worker');
+      assert.equal(outcome.manifest.version, 1);
+      assert.equal(outcome.manifest.format, 'tfjs-layers');
       assert.deepEqual(
         outcome.network.map((l) => l.name),
         ['hidden_1', 'output'],
       );
       assert.equal(structuredClone(outcome).version, 1, 'the summary is plain data');
-      assert.deepEqual((await readdir(outcome.dir)).sort(), ['driftgate.json', 'model.json', 'report.html', 'weights.bin']);
+      assert.deepEqual((await readdir(outcome.dir)).sort(), ['driftgate.json', 'model.json', 'report.html', 'training-sample.jsonl', 'weights.bin']);
     } finally {
       clearInterval(timer);
     }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { FeatureEncoder, MANIFEST_FILE, initTf, manifestSchema, tf } from '../../src/core/index.js';
 import type { Manifest } from '../../src/core/index.js';
 import { ModelRepository, openRuntime } from '../../src/serve/index.js';
+import { loadBaseModel, readTrainingSample } from '../../src/train/index.js';
 import type { RuntimeOptions } from '../../src/serve/index.js';
 import { lineageChain } from '../../src/train/lineage.js';
 import type { TrainResult } from '../../src/train/types.js';
@@ -67,7 +68,7 @@ void describe('writeVersion', () => {
     const written = await writeVersion(repo, result, { model: 'clf', onnx: true, now: NOW });
     assert.equal(written.version, 1);
     assert.equal(written.dir, join(repo, 'clf', '1'));
-    assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'model.onnx', 'report.html', 'weights.bin']);
+    assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'model.onnx', 'report.html', 'training-sample.jsonl', 'weights.bin']);
     assert.deepEqual(await entries(join(repo, 'clf')), ['1'], 'no temporary directory is left behind');
     assert.equal(((await stat(written.dir)).mode & 0o777).toString(8), '755');
 
@@ -91,7 +92,14 @@ void describe('writeVersion', () => {
     assert.deepEqual(lineage['rows'], result.rows);
     assert.equal((lineage['cleaning'] as { rowsIn: number }).rowsIn, result.cleaning.rowsIn);
     assert.equal((lineage['hyperparameters'] as { learningRate: number }).learningRate, result.hyperparameters.learningRate);
-    assert.deepEqual((manifest as Record<string, unknown>)['artifacts'], { onnx: 'model.onnx', report: REPORT_FILE });
+    assert.deepEqual((manifest as Record<string, unknown>)['artifacts'], {
+      onnx: 'model.onnx',
+      report: REPORT_FILE,
+      trainingSample: 'training-sample.jsonl',
+      trainingSampleRows: { train: result.splitRows!.train.length, holdout: result.splitRows!.test.length },
+    });
+    assert.equal(manifest.format, 'tfjs-layers');
+    assert.equal(manifest.stage, undefined);
     assert.ok(manifest.reference && manifest.reference.rows === result.reference.rows);
 
     const html = await readFile(join(written.dir, REPORT_FILE), 'utf8');
@@ -123,7 +131,7 @@ void describe('writeVersion', () => {
     assert.equal(await highestVersion(join(repo, 'clf')), 3);
     const written = await writeVersion(repo, result, { model: 'clf', report: false });
     assert.equal(written.version, 4);
-    assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'weights.bin']);
+    assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'training-sample.jsonl', 'weights.bin']);
     assert.deepEqual((await readManifest(written.dir)).version, 4);
     // A recent temporary directory may belong to a writer at work: it is left alone.
     assert.ok((await entries(join(repo, 'clf'))).includes('.tmp-other-writer'));
@@ -178,7 +186,7 @@ void describe('writeVersion', () => {
     try {
       const written = await writeVersion(repo, { ...result, model }, { model: 'clf', onnx: true, report: true });
       assert.match(written.onnxError ?? '', /cannot export layer "norm" \(LayerNormalization\)/);
-      assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'report.html', 'weights.bin']);
+      assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'report.html', 'training-sample.jsonl', 'weights.bin']);
       const artifacts = (await readManifest(written.dir) as Record<string, unknown>)['artifacts'] as Record<string, string>;
       assert.equal(artifacts['onnx'], undefined);
       assert.match(artifacts['onnxError']!, /LayerNormalization/);
@@ -237,5 +245,97 @@ void describe('writeVersion', () => {
     const looped = await lineageChain(repo, 'clf', 1);
     assert.equal(looped.length, 2);
     assert.match(looped[1]!.note ?? '', /loops/);
+  });
+
+  test('the training sample: seeded, bounded, train rows from the train split and holdout rows from the test split', async () => {
+    const repo = await freshRepo();
+    const a = await writeVersion(repo, result, { model: 'clf', report: false, trainingSample: { rows: 50, holdout: 10 } });
+    const b = await writeVersion(repo, result, { model: 'clf', report: false, trainingSample: { rows: 50, holdout: 10 } });
+    const text = await readFile(join(a.dir, 'training-sample.jsonl'), 'utf8');
+    assert.equal(await readFile(join(b.dir, 'training-sample.jsonl'), 'utf8'), text, 'the same run draws the same sample');
+    assert.deepEqual(((a.manifest as Record<string, unknown>)['artifacts'] as Record<string, unknown>)['trainingSampleRows'], { train: 50, holdout: 10 });
+
+    const sample = (await readTrainingSample(a.dir, a.manifest))!;
+    assert.equal(sample.train.length, 50);
+    assert.equal(sample.holdout.length, 10);
+    const key = (r: { features: Record<string, unknown>; label: unknown }): string =>
+      JSON.stringify([...result.features.map((f) => r.features[f.name]), r.label]);
+    const trainKeys = new Set(result.splitRows!.train.map((r) => JSON.stringify([...result.features.map((f) => r[f.name]), r['target']])));
+    const testKeys = new Set(result.splitRows!.test.map((r) => JSON.stringify([...result.features.map((f) => r[f.name]), r['target']])));
+    assert.ok(sample.train.every((r) => trainKeys.has(key(r))), 'train rows come from the train split');
+    assert.ok(sample.holdout.every((r) => testKeys.has(key(r))), 'holdout rows come from the test split');
+    assert.deepEqual(Object.keys(sample.train[0]!.features), result.features.map((f) => f.name), 'features in manifest order');
+
+    const none = await writeVersion(repo, result, { model: 'clf', report: false, trainingSample: false });
+    assert.ok(!(await entries(none.dir)).includes('training-sample.jsonl'));
+    assert.equal(await readTrainingSample(none.dir, none.manifest), undefined);
+  });
+
+  test('an ONNX candidate: model.onnx served, tfjs files beside it for fine-tuning, job and trigger in its lineage', async () => {
+    const repo = await freshRepo();
+    const run = { ...result, trigger: 'retrain:data_drift', job: 'clf-job-1' };
+    const written = await writeVersion(repo, run, {
+      model: 'clf',
+      format: 'onnx',
+      stage: 'candidate',
+      report: false,
+      inherit: { batching: { max_batch_size: 16 }, retrain: { epochs: 7 } },
+      lineage: { examples: { recent: 10, replay: 3 } },
+      now: NOW,
+    });
+    assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'model.onnx', 'training-sample.jsonl', 'weights.bin']);
+    const manifest = await readManifest(written.dir);
+    assert.equal(manifest.format, 'onnx');
+    assert.equal(manifest.stage, 'candidate');
+    assert.deepEqual(manifest.batching, { max_batch_size: 16 });
+    assert.deepEqual((manifest as Record<string, unknown>)['retrain'], { epochs: 7 });
+    const artifacts = (manifest as Record<string, unknown>)['artifacts'] as Record<string, unknown>;
+    assert.equal(artifacts['onnx'], 'model.onnx');
+    assert.equal(artifacts['tfjs'], 'model.json');
+    const lineage = manifest.lineage as Record<string, unknown>;
+    assert.equal(lineage['trigger'], 'retrain:data_drift');
+    assert.equal(lineage['job'], 'clf-job-1');
+    assert.deepEqual(lineage['examples'], { recent: 10, replay: 3 });
+
+    // The gateway's ONNX runtime serves it like the trained model ...
+    const { x, rows } = sampleInput(result);
+    const want = predictTfjs(result.model, x, rows);
+    const runtime = await openRuntime(written.dir, manifest, RUNTIME);
+    try {
+      const got = await runtime.run(x, rows);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `onnx output ${i}`);
+    } finally {
+      await runtime.dispose();
+    }
+    // ... and fine-tuning starts from the tfjs layers, not from an import of the ONNX graph.
+    const base = await loadBaseModel(written.dir);
+    try {
+      assert.deepEqual(
+        base.model.layers.map((l) => l.name),
+        result.model.layers.map((l) => l.name),
+      );
+      const again = predictTfjs(base.model, x, rows);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(again[i]! - want[i]!) < 1e-6);
+    } finally {
+      base.model.dispose();
+    }
+  });
+
+  test('an ONNX version whose export fails is an error, and nothing is written', async () => {
+    const repo = await freshRepo();
+    const width = result.model.inputs[0]!.shape[1]!;
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [width], units: 4, activation: 'relu', name: 'hidden_1' }),
+        tf.layers.layerNormalization({ name: 'norm' }),
+        tf.layers.dense({ units: 3, activation: 'softmax', name: 'output' }),
+      ],
+    });
+    try {
+      await assert.rejects(writeVersion(repo, { ...result, model }, { model: 'clf', format: 'onnx' }), /cannot write clf as an ONNX version: .*LayerNormalization/);
+      assert.deepEqual(await entries(join(repo, 'clf')), []);
+    } finally {
+      model.dispose();
+    }
   });
 });
