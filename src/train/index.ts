@@ -81,3 +81,7 @@ export { layersModelPredictor, openVersionPredictor } from './version-predictor.
 export type { OpenedVersion, OpenVersionOptions } from './version-predictor.js';
 export { drawTrainingSample, readTrainingSample, TRAINING_SAMPLE_FILE, DEFAULT_SAMPLE_ROWS, DEFAULT_HOLDOUT_ROWS } from './training-sample.js';
 export type { TrainingSample, TrainingSampleOptions, SampleExample, SampleValue, DrawnSample } from './training-sample.js';
+export { retrainVersion } from './retrain.js';
+export type { RetrainVersionOptions, RetrainedVersion, RetrainExample } from './retrain.js';
+export { retrainRecipeSchema, resolveRetrainRecipe, DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_REPLAY_SHARE } from './retrain-recipe.js';
+export type { RetrainRecipe, RetrainRecipeInput } from './retrain-recipe.js';

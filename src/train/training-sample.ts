@@ -133,7 +133,7 @@ function limit(n: number, name: string): number {
 }
 
 /** Indices 0..n-1 when n <= max, else `max` of them drawn without replacement, ascending. */
-function pick(n: number, max: number, random: () => number): number[] {
+export function pick(n: number, max: number, random: () => number): number[] {
   const all = Array.from({ length: n }, (_, i) => i);
   if (n <= max) return all;
   for (let i = 0; i < max; i++) {
