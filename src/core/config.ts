@@ -69,6 +69,11 @@ export const configOptions = {
   ),
   tfjsBackend: option('DRIFTGATE_TFJS_BACKEND', z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'), 'tfjs backend: auto uses tfjs-node when it loads, else wasm.'),
   warmupRuns: option('DRIFTGATE_WARMUP_RUNS', int(0, 1000).default(3), 'Inference calls on synthetic input before a version takes traffic.'),
+  workerRestartAttempts: option(
+    'DRIFTGATE_WORKER_RESTART_ATTEMPTS',
+    int(0, 100).default(5),
+    'Restart attempts in a row for a model worker that exited, crashed or hung past DRIFTGATE_INFER_TIMEOUT_MS (the first at once, then 250 ms doubling up to 10 s); then the version stays failed until it is loaded again or its files change. 0 never restarts.',
+  ),
   drainTimeoutMs: option('DRIFTGATE_DRAIN_TIMEOUT_MS', int(0, 600_000).default(30_000), 'How long a replaced version may finish in-flight requests before it is disposed, in ms.'),
   shutdownGraceMs: option('DRIFTGATE_SHUTDOWN_GRACE_MS', int(0, 600_000).default(30_000), 'On SIGTERM/SIGINT, how long in-flight requests may finish before exit, in ms.'),
   logLevel: option('DRIFTGATE_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'), 'Log level (JSON lines on stderr).'),

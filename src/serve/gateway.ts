@@ -58,6 +58,7 @@ export function versionSettings(config: Config): VersionSettings {
     breakerVolumeThreshold: config.breakerVolumeThreshold,
     breakerResetMs: config.breakerResetMs,
     warmupRuns: config.warmupRuns,
+    workerRestartAttempts: config.workerRestartAttempts,
   };
 }
 

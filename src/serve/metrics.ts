@@ -74,6 +74,18 @@ export function createServeMetrics(registry: Registry = new Registry(), { proces
       labelNames: ['model', 'outcome'] as const,
       registers: [registry],
     }),
+    workerRestarts: new Counter({
+      name: 'driftgate_model_worker_restarts_total',
+      help: 'Model workers ended and replaced, by reason: exit (the thread exited or crashed) or timeout (it hung past the inference timeout).',
+      labelNames: ['model', 'version', 'reason'] as const,
+      registers: [registry],
+    }),
+    workerUp: new Gauge({
+      name: 'driftgate_model_worker_up',
+      help: 'Per loaded model version: 1 while its runtime answers, 0 while its worker is being replaced or could not be.',
+      labelNames: ['model', 'version'] as const,
+      registers: [registry],
+    }),
     breakerState: new Gauge({
       name: 'driftgate_breaker_state',
       help: 'Circuit breaker per model version: 0 closed, 1 half-open, 2 open.',

@@ -2,10 +2,13 @@
 // a new version is opened and warmed up first, then the serving reference is switched in one step,
 // and the old version drains its in-flight requests before it is freed. A version that fails to load
 // is recorded and the serving one stays. All changes to one model are serialised by a lock.
+// A loaded version whose worker broke restarts it by itself (served-version.ts); meanwhile requests
+// without a version go to another loaded version that answers, if there is one.
 import { DriftgateError, describeError } from '../core/index.js';
 import type { Logger, Manifest } from '../core/index.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelRepository, ServingPointer } from './repository.js';
+import type { SupervisorEvent } from './runtime/index.js';
 import { ServedVersion } from './served-version.js';
 import type { VersionSettings } from './served-version.js';
 
@@ -38,6 +41,8 @@ interface ModelState {
   /** Versions loaded on request through the admin API; kept until unloaded. */
   explicit: Set<number>;
   failed: Map<number, LoadFailure>;
+  /** Stamp of the files each loaded version was opened from. */
+  stamps: Map<number, number>;
   lock: Promise<unknown>;
 }
 
@@ -105,16 +110,19 @@ export class ModelRegistry {
     );
   }
 
-  /** True once start-up loading is done and every explicitly selected model has a serving version. */
+  /** True once start-up loading is done and every explicitly selected model has a version that answers. */
   ready(): boolean {
     if (!this.started) return false;
-    return this.opts.models.every((m) => this.models.get(m)?.serving !== undefined);
+    return this.opts.models.every((m) => {
+      const state = this.models.get(m);
+      return state !== undefined && this.answering(state) !== undefined;
+    });
   }
 
   private state(name: string): ModelState {
     let s = this.models.get(name);
     if (!s) {
-      s = { name, available: [], loaded: new Map(), serving: undefined, history: [], pinned: false, explicit: new Set(), failed: new Map(), lock: Promise.resolve() };
+      s = { name, available: [], loaded: new Map(), serving: undefined, history: [], pinned: false, explicit: new Set(), failed: new Map(), stamps: new Map(), lock: Promise.resolve() };
       this.models.set(name, s);
     }
     return s;
@@ -139,6 +147,8 @@ export class ModelRegistry {
     for (const v of candidates) {
       if (state.serving?.version === v) break;
       if (!state.pinned && state.serving && v < state.serving.version) break;
+      // A version restarting its worker gets there by itself; loading it again here would race that.
+      if (state.loaded.get(v)?.health.state === 'restarting') continue;
       if (await this.skipFailed(state, v)) continue;
       try {
         const next = await this.ensureLoaded(state, v);
@@ -149,10 +159,12 @@ export class ModelRegistry {
       }
     }
 
-    // Keep the newest N versions loaded (plus the serving one and those loaded by hand).
+    // Keep the newest N versions loaded (plus the serving one and those loaded by hand). A loaded
+    // version whose worker could not be restarted is loaded again once its files change.
     const keep = this.keepSet(state);
     for (const v of keep) {
-      if (state.loaded.has(v) || (await this.skipFailed(state, v))) continue;
+      const loaded = state.loaded.get(v);
+      if ((loaded && loaded.health.state !== 'failed') || (await this.skipFailed(state, v))) continue;
       await this.ensureLoaded(state, v).catch(() => undefined);
     }
     for (const [v, served] of state.loaded) {
@@ -178,16 +190,25 @@ export class ModelRegistry {
     return stamp === failure.stamp;
   }
 
+  /**
+   * The loaded version, or a freshly loaded one. A loaded version whose worker is broken (restarting
+   * or given up) is loaded afresh and takes its place, also as the serving version.
+   */
   private async ensureLoaded(state: ModelState, version: number): Promise<ServedVersion> {
     const existing = state.loaded.get(version);
-    if (existing) return existing;
+    if (existing?.canServe) return existing;
     const { repo, settings, metrics, logger } = this.opts;
     const started = performance.now();
     const stamp = await repo.versionStamp(state.name, version).catch(() => 0);
     try {
       const { dir, manifest } = await repo.readManifest(state.name, version);
-      const served = await ServedVersion.open(dir, manifest, settings, metrics);
+      const served = await ServedVersion.open(dir, manifest, settings, metrics, (s, event) => this.workerEvent(state, s, event));
       state.loaded.set(version, served);
+      state.stamps.set(version, stamp);
+      if (existing) {
+        if (state.serving === existing) state.serving = served;
+        this.free(state, existing, 'replaced by a fresh load of the same version');
+      }
       state.failed.delete(version);
       metrics.modelLoads.labels({ model: state.name, outcome: 'success' }).inc();
       logger.info('model version loaded', { model: state.name, version, format: manifest.format, ms: Math.round(performance.now() - started) });
@@ -212,10 +233,40 @@ export class ModelRegistry {
     this.updateGauges(state);
   }
 
+  /** Logs what happens to a version's worker; a version that gave up restarting counts as a failed load. */
+  private workerEvent(state: ModelState, served: ServedVersion, event: SupervisorEvent): void {
+    const { logger } = this.opts;
+    const at = { model: state.name, version: served.version };
+    switch (event.type) {
+      case 'broken':
+        logger.error(event.reason === 'timeout' ? 'model worker hung; replacing it' : 'model worker broke; replacing it', { ...at, error: event.error });
+        break;
+      case 'restarted':
+        logger.info('model worker restarted', { ...at, attempt: event.attempt, ms: event.ms });
+        break;
+      case 'restart-failed':
+        logger.warn('model worker restart failed', { ...at, attempt: event.attempt, error: event.error, retryInMs: event.retryInMs ?? null });
+        break;
+      case 'gave-up': {
+        logger.error('model worker not restarted; the version stays failed until it is loaded again or its files change', { ...at, error: event.error });
+        // Like a failed load: a poll tries again once the files differ from those it was loaded from.
+        if (state.loaded.get(served.version) === served) {
+          state.failed.set(served.version, { error: event.error, at: new Date(), stamp: state.stamps.get(served.version) ?? 0 });
+        }
+        break;
+      }
+    }
+  }
+
   /** Takes a version out of service; it is freed once its in-flight requests finish. */
   private retire(state: ModelState, served: ServedVersion, why: string): void {
     state.loaded.delete(served.version);
+    state.stamps.delete(served.version);
     state.explicit.delete(served.version);
+    this.free(state, served, why);
+  }
+
+  private free(state: ModelState, served: ServedVersion, why: string): void {
     this.opts.logger.info('model version unloading', { model: state.name, version: served.version, why });
     const done = served
       .drainAndDispose(this.opts.drainTimeoutMs)
@@ -244,7 +295,8 @@ export class ModelRegistry {
     }
     let served: ServedVersion | undefined;
     if (version === undefined) {
-      served = state.serving;
+      // While the serving version's worker is being replaced, another loaded version answers.
+      served = this.answering(state) ?? state.serving;
       if (!served) throw new DriftgateError('MODEL_NOT_READY', `model "${name}" has no loaded version yet`, { retryAfterSeconds: 5 });
     } else {
       served = state.loaded.get(version);
@@ -258,6 +310,27 @@ export class ModelRegistry {
     return { served, release: served.acquire() };
   }
 
+  /**
+   * The version that answers requests without a version: the serving one, or while its worker is
+   * broken, the most recent earlier serving version still loaded, else the newest loaded one that
+   * answers. Undefined when none answers.
+   */
+  private answering(state: ModelState): ServedVersion | undefined {
+    const serving = state.serving;
+    if (!serving || serving.canServe) return serving;
+    return this.fallback(state, serving);
+  }
+
+  private fallback(state: ModelState, except: ServedVersion): ServedVersion | undefined {
+    for (const v of state.history) {
+      const s = state.loaded.get(v);
+      if (s && s !== except && s.canServe) return s;
+    }
+    let best: ServedVersion | undefined;
+    for (const s of state.loaded.values()) if (s !== except && s.canServe && (!best || s.version > best.version)) best = s;
+    return best;
+  }
+
   /** The manifest of the serving or a given loaded version, for metadata. */
   manifest(name: string, version?: number): Manifest {
     const { served, release } = this.acquire(name, version);
@@ -269,11 +342,11 @@ export class ModelRegistry {
   isReady(name: string, version?: number): boolean {
     const state = this.models.get(name);
     if (!state) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
-    if (version === undefined) return state.serving !== undefined;
+    if (version === undefined) return this.answering(state) !== undefined;
     if (!state.loaded.has(version) && !state.available.includes(version)) {
       throw new DriftgateError('VERSION_NOT_FOUND', `model "${name}" has no version ${version}`);
     }
-    return state.loaded.has(version);
+    return state.loaded.get(version)?.canServe ?? false;
   }
 
   /** Whether the registry knows this model (it has versions); cheap enough for every request. */
@@ -302,13 +375,15 @@ export class ModelRegistry {
         .map((v): VersionStatus => {
           const served = state.loaded.get(v);
           if (served) {
+            const broken = served.healthError;
             return {
               version: v,
-              state: served === state.serving ? 'serving' : 'loaded',
+              state: broken !== undefined ? 'failed' : served === state.serving ? 'serving' : 'loaded',
               inFlight: served.inFlight,
               queuedRows: served.queuedRows,
               breakerOpen: served.breakerOpen,
               loadedAt: served.loadedAt.toISOString(),
+              ...(broken !== undefined ? { error: broken } : {}),
             };
           }
           const failure = state.failed.get(v);
@@ -344,7 +419,11 @@ export class ModelRegistry {
       const served = state.loaded.get(version);
       if (!served) throw new DriftgateError('VERSION_NOT_FOUND', `version ${version} of model "${name}" is not loaded`);
       if (served === state.serving) {
-        throw new DriftgateError('CONFLICT', `version ${version} of model "${name}" is serving; promote another version first`);
+        if (served.canServe) throw new DriftgateError('CONFLICT', `version ${version} of model "${name}" is serving; promote another version first`);
+        // A serving version whose worker is broken may go: the version answering in its place serves.
+        const next = this.fallback(state, served);
+        if (next) this.switchServing(state, next, 'the serving version was broken and unloaded', { remember: false });
+        else state.serving = undefined;
       }
       this.retire(state, served, 'unloaded through the admin API');
       return this.modelStatus(state);

@@ -1,12 +1,14 @@
 // One loaded model version: its runtime behind a circuit breaker with a timeout, a dynamic batcher
 // in front, and a count of the requests using it so a replaced version can drain before it is freed.
+// The runtime is supervised: a worker that exits, crashes or hangs is replaced by a fresh one
+// (runtime/supervisor.ts); meanwhile the version answers 503 at once and reports itself broken.
 import CircuitBreaker from 'opossum';
-import { DriftgateError, FeatureEncoder, describeError, outputWidth } from '../core/index.js';
+import { DriftgateError, FeatureEncoder, describeError, inputWidth, outputWidth } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { openRuntime } from './runtime/index.js';
-import type { ModelRuntime, RuntimeOptions } from './runtime/index.js';
+import { RuntimeUnavailableError, SupervisedRuntime, openRuntime } from './runtime/index.js';
+import type { ModelRuntime, RuntimeHealth, RuntimeOptions, SupervisorEvent } from './runtime/index.js';
 
 export interface VersionSettings {
   runtime: RuntimeOptions;
@@ -19,9 +21,52 @@ export interface VersionSettings {
   breakerVolumeThreshold: number;
   breakerResetMs: number;
   warmupRuns: number;
+  /** Restart attempts in a row for a broken or hung worker before the version is left failed. */
+  workerRestartAttempts: number;
 }
 
+/** Hears what happens to a version's worker (the registry logs it and records give-ups). */
+export type WorkerEventListener = (served: ServedVersion, event: SupervisorEvent) => void;
+
 const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
+
+/**
+ * The newest ServedVersion of a model version owns its per-version gauges. A broken version can be
+ * replaced by a fresh load of the same version; the one replaced must then leave the gauges alone.
+ */
+const gaugeOwners = new WeakMap<ServeMetrics, Map<string, ServedVersion>>();
+
+/**
+ * Runs the model on zero rows of batch 1 and of a larger batch so the first real request is not slow,
+ * and checks the output width against the manifest.
+ */
+async function warmUp(runtime: ModelRuntime, manifest: Manifest, runs: number, batch: number): Promise<void> {
+  const width = inputWidth(manifest.features);
+  const outWidth = outputWidth(manifest);
+  for (const rows of [1, batch]) {
+    for (let i = 0; i < Math.max(1, runs); i++) {
+      const out = await runtime.run(new Float32Array(rows * width), rows);
+      if (out.length !== rows * outWidth) {
+        throw new Error(
+          `the model returns ${out.length / rows} values per row; the manifest expects ${outWidth}` +
+            (manifest.task === 'classification' ? ` (one per label)` : ''),
+        );
+      }
+    }
+  }
+}
+
+/** Opens a fresh runtime of a version and warms it up; the runtime is freed again when that fails. */
+async function openWarm(dir: string, manifest: Manifest, settings: VersionSettings): Promise<ModelRuntime> {
+  const runtime = await openRuntime(dir, manifest, settings.runtime);
+  try {
+    await warmUp(runtime, manifest, settings.warmupRuns, Math.min(settings.maxBatchSize, 64));
+  } catch (err) {
+    await runtime.dispose();
+    throw err;
+  }
+  return runtime;
+}
 
 /**
  * Runs one runtime call and measures the time the call itself computed, leaving out time spent
@@ -58,7 +103,8 @@ export class ServedVersion {
   private constructor(
     readonly dir: string,
     readonly manifest: Manifest,
-    private readonly runtime: ModelRuntime,
+    /** The supervised runtime; `runtime.current` reaches the worker in use (fault tests). */
+    readonly runtime: SupervisedRuntime,
     settings: VersionSettings,
     private readonly metrics: ServeMetrics,
   ) {
@@ -67,6 +113,10 @@ export class ServedVersion {
     this.encoder = new FeatureEncoder(manifest);
     this.outputWidth = outputWidth(manifest);
     const labels = { model: this.name, version: String(this.version) };
+    let owners = gaugeOwners.get(metrics);
+    if (!owners) gaugeOwners.set(metrics, (owners = new Map()));
+    owners.set(this.gaugeKey, this);
+    metrics.workerUp.labels(labels).set(1);
     const inferTimer = metrics.inferenceDuration.labels(labels);
     this.breaker = new CircuitBreaker(
       async (input: Float32Array, rows: number) => {
@@ -94,11 +144,23 @@ export class ServedVersion {
         name: `${this.name}:${this.version}`,
       },
     );
+    if (settings.runtime.thread !== 'inline') {
+      // A call past the timeout means a hung worker: opossum says so before it answers the 504, so
+      // the next request already finds the worker being replaced. (Inline, the call blocked the
+      // event loop until it returned; there is nothing left to cut off.)
+      // opossum 9 emits (error, latency, args); its type declarations only name the error.
+      const onTimeout = (_err: Error, _latency?: number, args?: [Float32Array, number]) => {
+        const error = Object.assign(new Error(`a call ran past the inference timeout (${settings.inferTimeoutMs} ms); the worker was ended`), { code: 'ETIMEDOUT' });
+        this.runtime.timedOut(args?.[0], error);
+      };
+      this.breaker.on('timeout', onTimeout as (err: Error) => void);
+    }
     const stateGauge = metrics.breakerState.labels(labels);
     stateGauge.set(BREAKER_STATE.closed);
-    this.breaker.on('open', () => stateGauge.set(BREAKER_STATE.open));
-    this.breaker.on('halfOpen', () => stateGauge.set(BREAKER_STATE.halfOpen));
-    this.breaker.on('close', () => stateGauge.set(BREAKER_STATE.closed));
+    const setState = (value: number) => this.ownsGauges && stateGauge.set(value);
+    this.breaker.on('open', () => setState(BREAKER_STATE.open));
+    this.breaker.on('halfOpen', () => setState(BREAKER_STATE.halfOpen));
+    this.breaker.on('close', () => setState(BREAKER_STATE.closed));
     const queueTimer = metrics.queueDuration.labels(labels);
     const batchSize = metrics.batchSize.labels(labels);
     const depth = metrics.queueRows.labels(labels);
@@ -117,38 +179,72 @@ export class ServedVersion {
     );
   }
 
-  /** Opens the runtime, checks its input and output widths against the manifest, and warms it up. */
-  static async open(dir: string, manifest: Manifest, settings: VersionSettings, metrics: ServeMetrics): Promise<ServedVersion> {
-    const runtime = await openRuntime(dir, manifest, settings.runtime);
-    const served = new ServedVersion(dir, manifest, runtime, settings, metrics);
-    try {
-      await served.warmUp(settings.warmupRuns, Math.min(settings.maxBatchSize, 64));
-    } catch (err) {
-      await served.dispose();
-      throw err;
-    }
-    return served;
+  /**
+   * Opens the runtime, checks its output width against the manifest, and warms it up. In worker mode
+   * a worker whose call runs past the inference timeout is hung and gets replaced; inline, a call
+   * cannot be interrupted (it computes on the event loop), so only its overrun is reported.
+   */
+  static async open(dir: string, manifest: Manifest, settings: VersionSettings, metrics: ServeMetrics, onWorkerEvent?: WorkerEventListener): Promise<ServedVersion> {
+    // The runtime is opened first, so its events find the version through this holder.
+    const self: { served?: ServedVersion } = {};
+    const runtime = await SupervisedRuntime.open({
+      open: () => openWarm(dir, manifest, settings),
+      restartAttempts: settings.workerRestartAttempts,
+      onEvent: (event) => {
+        if (!self.served) return;
+        self.served.workerEvent(event);
+        onWorkerEvent?.(self.served, event);
+      },
+    });
+    self.served = new ServedVersion(dir, manifest, runtime, settings, metrics);
+    return self.served;
   }
 
-  /** Runs the model on zero rows of batch 1 and of a larger batch so the first real request is not slow. */
-  private async warmUp(runs: number, batch: number): Promise<void> {
-    for (const rows of [1, batch]) {
-      for (let i = 0; i < Math.max(1, runs); i++) {
-        const out = await this.runtime.run(new Float32Array(rows * this.encoder.width), rows);
-        if (out.length !== rows * this.outputWidth) {
-          throw new Error(
-            `the model returns ${out.length / rows} values per row; the manifest expects ${this.outputWidth}` +
-              (this.manifest.task === 'classification' ? ` (one per label)` : ''),
-          );
-        }
-      }
+  private get gaugeKey(): string {
+    return `${this.name}\n${this.version}`;
+  }
+
+  private get ownsGauges(): boolean {
+    return gaugeOwners.get(this.metrics)?.get(this.gaugeKey) === this;
+  }
+
+  private workerEvent(event: SupervisorEvent): void {
+    if (this.disposed || !this.ownsGauges) return;
+    const labels = { model: this.name, version: String(this.version) };
+    if (event.type === 'broken') {
+      this.metrics.workerRestarts.labels({ ...labels, reason: event.reason }).inc();
+      this.metrics.workerUp.labels(labels).set(0);
+    } else if (event.type === 'restarted') {
+      this.metrics.workerUp.labels(labels).set(1);
     }
+  }
+
+  /** Whether the runtime answers now (false while its worker is being replaced, or after giving up). */
+  get canServe(): boolean {
+    return !this.disposed && this.runtime.health.state === 'ok';
+  }
+
+  get health(): RuntimeHealth {
+    return this.runtime.health;
+  }
+
+  /** Why the version cannot answer now; undefined while it can. */
+  get healthError(): string | undefined {
+    return this.runtime.describeHealth();
+  }
+
+  private unavailable(why: string): DriftgateError {
+    return new DriftgateError('MODEL_NOT_READY', `model "${this.name}" version ${this.version} cannot answer now: ${why}`, { retryAfterSeconds: 1 });
   }
 
   private async fire(input: Float32Array, rows: number): Promise<Float32Array> {
+    // A broken runtime is not the model failing: answer at once, without a breaker call.
+    const broken = this.runtime.describeHealth();
+    if (broken) throw this.unavailable(broken);
     try {
       return await this.breaker.fire(input, rows);
     } catch (err) {
+      if (err instanceof RuntimeUnavailableError) throw this.unavailable(err.message);
       const code = (err as { code?: string }).code;
       if (code === 'EOPENBREAKER') {
         throw new DriftgateError('BREAKER_OPEN', `model "${this.name}" version ${this.version} is failing; its circuit breaker is open`, {
@@ -219,8 +315,11 @@ export class ServedVersion {
     this.disposed = true;
     this.batcher.close();
     this.breaker.shutdown();
-    const labels = { model: this.name, version: String(this.version) };
-    for (const metric of [this.metrics.breakerState, this.metrics.queueRows]) metric.remove(labels);
+    if (this.ownsGauges) {
+      gaugeOwners.get(this.metrics)?.delete(this.gaugeKey);
+      const labels = { model: this.name, version: String(this.version) };
+      for (const metric of [this.metrics.breakerState, this.metrics.queueRows, this.metrics.workerUp]) metric.remove(labels);
+    }
     await this.runtime.dispose();
   }
 }

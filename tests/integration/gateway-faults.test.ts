@@ -91,14 +91,20 @@ describe('gateway faults', { timeout: 300_000 }, () => {
       config: { adminToken: TOKEN, inferTimeoutMs: 100, breakerVolumeThreshold: 2, breakerErrorPercent: 50, breakerResetMs: 120_000 },
     });
     try {
-      // Two timed-out calls, each sent together with a request for iris-onnx.
+      const { served: slowVersion, release } = gw.gateway.context.registry.acquire('slow');
+      release();
+      // Two timed-out calls, each sent together with a request for iris-onnx. A worker that overran
+      // the timeout is given up and replaced; the next call waits for the fresh one.
       for (let i = 0; i < 2; i++) {
+        await waitFor('the slow model to have a worker that answers', STEP_MS, () => slowVersion.canServe);
         const [slow, iris] = await Promise.all([post(`${gw.url}/v1/models/slow:predict`, PREDICT), post(`${gw.url}/v1/models/iris-onnx:predict`, PREDICT)]);
         assert.equal(slow.status, 504, JSON.stringify(slow.body));
         assert.match(slow.body.error ?? '', /model "slow" version 1 did not answer within the inference timeout/);
         assert.equal(iris.status, 200, JSON.stringify(iris.body));
       }
-      // The model computes in its worker past the timeout; its calls are counted when they end.
+      assert.equal(await metricValue(gw.url, 'driftgate_model_worker_restarts_total', { model: 'slow', version: '1', reason: 'timeout' }), 2);
+      await waitFor('the slow model to have a worker that answers', STEP_MS, () => slowVersion.canServe);
+      // Each call ends when its worker is given up, and is counted then.
       let callsBefore = 0;
       for (const deadline = Date.now() + 20_000; Date.now() < deadline && callsBefore < 2; ) {
         await new Promise((r) => setTimeout(r, 100));

@@ -1,7 +1,8 @@
 // One contract, every runtime: the same suite runs against onnxruntime-node (ONNX), tfjs layers and
 // tfjs graph models. Each must answer rows x outputWidth float32 values for any batch size, give the
 // same answer for the same rows wherever they sit in a batch, survive concurrent calls, and fail to
-// open (not crash) on a broken model.
+// open (not crash) on a broken model. Then how a worker thread is ended: at once when it runs
+// JavaScript, after its call returns when it is inside onnxruntime's native code.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inputWidth, outputWidth, parseManifest, seededRandom, tf } from '../../src/core/index.js';
 import type { Manifest } from '../../src/core/index.js';
-import { openRuntime } from '../../src/serve/index.js';
-import { writeSlowModel } from '../helpers/slow-model.js';
+import { RuntimeUnavailableError, WorkerRuntime, openRuntime } from '../../src/serve/index.js';
+import { timeOnnxCalls, writeSlowModel } from '../helpers/slow-model.js';
 import type { ModelRuntime, RuntimeOptions } from '../../src/serve/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -23,6 +24,8 @@ const cases = [
   { label: 'ONNX regression with one-hot input', dir: join(root, 'models/delivery-onnx/1'), broken: 'model.onnx' },
   { label: 'tfjs regression with one-hot input', dir: join(root, 'models/delivery-tfjs/1'), broken: 'weights.bin' },
 ];
+
+const timeOnnx = (dir: string) => timeOnnxCalls(join(dir, 'model.onnx'), 1);
 
 function manifestOf(dir: string): Manifest {
   return parseManifest(JSON.parse(readFileSync(join(dir, 'driftgate.json'), 'utf8')));
@@ -142,6 +145,64 @@ describe('WorkerRuntime', () => {
       await runtime.dispose();
       assert.equal((await pending).length, 3);
       await assert.rejects(runtime.run(Float32Array.from([1, 2, 3, 4]), 1), /unloaded|exited/);
+    } finally {
+      await runtime.dispose();
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('hears of a crashed thread: onBroken listeners are told once, calls fail with RuntimeUnavailableError', async () => {
+    const dir = join(root, 'models/iris-onnx/1');
+    const runtime = (await openRuntime(dir, manifestOf(dir), { ...base, thread: 'worker' })) as WorkerRuntime;
+    try {
+      const heard: Error[] = [];
+      runtime.onBroken((err) => heard.push(err));
+      runtime.crash('boom');
+      assert.equal(await runtime.exited, 1);
+      assert.equal(heard.length, 1);
+      assert.match(heard[0]!.message, /model worker crashed: boom/);
+      await assert.rejects(runtime.run(Float32Array.from([1, 2, 3, 4]), 1), RuntimeUnavailableError);
+    } finally {
+      await runtime.dispose();
+    }
+  });
+
+  it('terminates a thread spinning in a JavaScript loop at once when ended', async () => {
+    const dir = join(root, 'models/iris-onnx/1');
+    const runtime = await WorkerRuntime.load(dir, manifestOf(dir), { ...base, thread: 'worker' }, new URL('../helpers/stuck-worker.mjs', import.meta.url));
+    const heard: Error[] = [];
+    runtime.onBroken((err) => heard.push(err));
+    assert.equal((await runtime.run(new Float32Array(4), 1)).length, 3, 'zero input is answered');
+    const stuck = runtime.run(Float32Array.from([1, 2, 3, 4]), 1).then(() => undefined, (err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new Error('hung');
+    const endedAt = performance.now();
+    await runtime.end(reason);
+    assert.ok(performance.now() - endedAt < 5000, 'the busy thread stopped promptly');
+    assert.equal(await stuck, reason);
+    assert.equal(heard.length, 0, 'ending on purpose is not reported as breaking');
+    await runtime.dispose();
+  });
+
+  it('ends a thread computing in onnxruntime only after its call returns, skipping the calls queued behind it', async () => {
+    // terminate() during a native call would abort this whole process once the call returns.
+    const repo = mkdtempSync(join(tmpdir(), 'dg-slow-'));
+    const dir = writeSlowModel(repo, { iterations: 450 });
+    const runtime = (await openRuntime(dir, manifestOf(dir), { ...base, thread: 'worker' })) as WorkerRuntime;
+    try {
+      const row = Float32Array.from([1, 2, 3, 4]);
+      const calls = [1, 2, 3].map(() => runtime.run(row, 1).then(() => undefined, (err: unknown) => err));
+      await new Promise((r) => setTimeout(r, 200));
+      const reason = new Error('hung');
+      const endedAt = performance.now();
+      const ended = runtime.end(reason);
+      for (const call of calls) assert.equal(await call, reason);
+      assert.ok(performance.now() - endedAt < 100, 'the calls fail at once');
+      await ended;
+      const exitMs = performance.now() - endedAt;
+      // One call takes about 1.5 s on a quiet core; computing the two queued calls too would take 3 times that.
+      const [oneCall] = await timeOnnx(dir);
+      assert.ok(exitMs < oneCall! * 2, `the thread ended ${exitMs.toFixed(0)} ms after end(); one call takes ${oneCall!.toFixed(0)} ms`);
     } finally {
       await runtime.dispose();
       rmSync(repo, { recursive: true, force: true });

@@ -4,9 +4,12 @@ import type { ModelRuntime, RuntimeOptions } from './types.js';
 import { WorkerRuntime } from './worker.js';
 
 export type { ModelRuntime, RuntimeOptions } from './types.js';
+export { RuntimeUnavailableError } from './types.js';
 export { OnnxRuntime } from './onnx.js';
 export { TfjsRuntime } from './tfjs.js';
 export { WorkerRuntime } from './worker.js';
+export { SupervisedRuntime, restartDelayMs } from './supervisor.js';
+export type { RestartReason, RuntimeHealth, SupervisorEvent, SupervisorOptions } from './supervisor.js';
 export { openInThread } from './open.js';
 
 /**

@@ -8,6 +8,25 @@ export interface ModelRuntime {
   run(input: Float32Array, rows: number): Promise<Float32Array>;
   /** Frees native memory and tensors. The runtime is unusable afterwards. */
   dispose(): Promise<void>;
+  /**
+   * Runtimes that can break on their own (a worker thread that exits or crashes) call `listener`
+   * once when that happens; their calls fail from then on. Not called after `dispose()` or `end()`.
+   */
+  onBroken?(listener: (err: Error) => void): void;
+  /**
+   * Stops using the runtime at once, for a runtime that no longer answers: calls waiting for it fail
+   * with `reason`, and its resources are freed as soon as that is safe. Resolves when they are.
+   */
+  end?(reason: Error): Promise<void>;
+}
+
+/** A call failed because the runtime behind it is gone (its worker exited, or it was unloaded or replaced). */
+export class RuntimeUnavailableError extends Error {
+  readonly code = 'ERUNTIMEUNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeUnavailableError';
+  }
 }
 
 export interface RuntimeOptions {

@@ -1,7 +1,7 @@
 // Entry point of a model's worker thread: opens the model with the in-thread runtime and answers
 // run requests one at a time, in order.
 import { parentPort, workerData } from 'node:worker_threads';
-import { describeError } from '../../core/index.js';
+import { describeError, tf } from '../../core/index.js';
 import { openInThread } from './open.js';
 import type { ModelRuntime } from './types.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -9,11 +9,13 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 const port = parentPort!;
 const send = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 const init = workerData as WorkerInit;
+const cancelled = new Int32Array(init.cancel);
 
 let runtime: ModelRuntime | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'crash') throw new Error(msg.message);
   queue = queue.then(async () => {
     if (msg.type === 'dispose') {
       await runtime?.dispose();
@@ -21,6 +23,7 @@ port.on('message', (msg: ToWorker) => {
       send({ type: 'disposed' });
       return;
     }
+    if (Atomics.load(cancelled, 0) === 1) return send({ type: 'error', id: msg.id, message: 'the call was cancelled: the gateway gave up on this thread' });
     if (!runtime) return send({ type: 'error', id: msg.id, message: 'the model is not open' });
     try {
       const output = await runtime.run(msg.input, msg.rows);
@@ -36,7 +39,8 @@ port.on('message', (msg: ToWorker) => {
 openInThread(init.dir, init.manifest, init.options).then(
   (opened) => {
     runtime = opened;
-    send({ type: 'ready' });
+    // onnxruntime-node and tfjs-node compute in native code; tfjs on wasm or cpu runs as JavaScript.
+    send({ type: 'ready', native: opened.format === 'onnx' || tf.getBackend() === 'tensorflow' });
   },
   (err: unknown) => send({ type: 'failed', message: describeError(err) }),
 );
