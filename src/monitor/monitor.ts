@@ -1,11 +1,11 @@
-// The drift monitor: consumes predictions and labels, joins them by id, feeds the drift windows and the
-// rolling performance of each served version, asks the policy what to do, and publishes its decisions
-// on the model-events topic. One batch of events is applied in one store transaction (events, state
+// The drift monitor: consumes predictions and labels, joins them by (model, prediction id), feeds the
+// drift windows and the rolling performance of each served version, asks the policy what to do, and
+// publishes its decisions on the model-events topic. One batch of events is applied in one store transaction (events, state
 // snapshots and the decisions' outbox together), and the bus commits the batch only afterwards: at
 // least once end to end, and idempotent on replay because the store ignores ids it already has.
-import type { Registry } from 'prom-client';
-import { consumeEvents, describeError, silentLogger, toModelEventMessage } from '../core/index.js';
-import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, PredictionEvent, Subscription } from '../core/index.js';
+import type { Counter, Registry } from 'prom-client';
+import { consumeEvents, DEAD_LETTER_HEADERS, describeError, EVENT_SCHEMA_VERSION, silentLogger, toModelEventMessage } from '../core/index.js';
+import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, OutgoingMessage, PredictionEvent, Subscription } from '../core/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { evaluateLabels, evaluateWindow } from './drift.js';
 import type { ColumnDrift, DriftReport } from './drift.js';
@@ -15,8 +15,8 @@ import { LABEL_COLUMN, PREDICTION_COLUMN, VersionState } from './model-state.js'
 import { expectedMetric, performanceDrop } from './performance.js';
 import { onPerformance, onWindow, policyFor } from './policy.js';
 import type { Decision, MonitorPolicy } from './policy.js';
-import type { MonitorStore, StoredPrediction } from './store.js';
-import { checkLabel, checkPrediction, normaliseLabel, predictedValue } from './validate.js';
+import type { MonitorStore, StoredPrediction, WaitingPrediction } from './store.js';
+import { checkLabel, checkPrediction, joinProblem, labelProblem, normaliseLabel, predictedValue } from './validate.js';
 
 export interface DriftMonitorOptions {
   bus: EventBus;
@@ -76,6 +76,10 @@ export class DriftMonitor {
   private readonly joinTtlMs: number;
   private readonly maxPending: number;
   private readonly performanceEvery: number;
+  /** Per prediction id in the batch being checked: the models (and versions) that predicted it. */
+  private batchPredictions = new Map<string, Map<string, number>>();
+  /** The waiting prediction (or null: none) the checks found for a label, so applying it looks up nothing more. */
+  private readonly waitingFor = new WeakMap<LabelEvent, WaitingPrediction | null>();
 
   constructor(private readonly opts: DriftMonitorOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -84,9 +88,7 @@ export class DriftMonitor {
     this.maxPending = opts.maxPending ?? 1_000_000;
     this.performanceEvery = opts.performanceEvery ?? 50;
     this.watermark = opts.store.getState<number>('watermark') ?? 0;
-    const pending = opts.store.pendingCounts();
-    this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
-    this.metrics.pending.set({ kind: 'label' }, pending.labels);
+    this.reportPending();
   }
 
   get groupId(): string {
@@ -107,9 +109,10 @@ export class DriftMonitor {
         prepare: async (batch) => {
           await catalog.ensure(batch.predictions.map((p) => [p.model, p.version] as const));
           await catalog.ensureModels(batch.labels.map((l) => l.model));
+          this.batchPredictions = indexById(batch.predictions);
         },
         prediction: (event) => checkPrediction(catalog, event),
-        label: (event) => checkLabel(catalog, event),
+        label: (event) => checkLabel(catalog, event) ?? this.checkJoin(event),
       },
       handlers: { batch: (batch) => this.apply(batch) },
     });
@@ -125,6 +128,23 @@ export class DriftMonitor {
     clearInterval(this.lagTimer);
     await this.subscription?.stop();
     this.subscription = undefined;
+  }
+
+  /**
+   * The label's side of the join, checked before its batch is applied so a label that cannot join is
+   * dead-lettered on its own (joinProblem). The store is written only by this subscription's handler,
+   * which has finished the previous batch, so reading it here sees every pair applied so far.
+   */
+  private checkJoin(event: LabelEvent): string | undefined {
+    const pairs = this.opts.store.pairsOf(event.id);
+    const inBatch = this.batchPredictions.get(event.id);
+    const problem = joinProblem(this.opts.catalog, event, pairs, inBatch);
+    // What applying the label needs to know, unless a prediction of the batch may change it
+    if (problem === undefined && !inBatch?.has(event.model)) {
+      const pair = pairs.find((p) => p.model === event.model);
+      this.waitingFor.set(event, pair?.hasPrediction && !pair.hasLabel ? pair.prediction : null);
+    }
+    return problem;
   }
 
   /**
@@ -151,11 +171,15 @@ export class DriftMonitor {
     for (const count of this.countLater) count();
     this.countLater = [];
     for (const { state, decision } of decisions) this.reportDecision(state, decision);
+    this.reportPending();
+    if (this.watermark > 0) this.metrics.eventTimeLag.set(Math.max(0, (Date.now() - this.watermark) / 1000));
+    if (decisions.length > 0 || this.outboxPending) await this.flushOutbox();
+  }
+
+  private reportPending(): void {
     const pending = this.opts.store.pendingCounts();
     this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
     this.metrics.pending.set({ kind: 'label' }, pending.labels);
-    if (this.watermark > 0) this.metrics.eventTimeLag.set(Math.max(0, (Date.now() - this.watermark) / 1000));
-    if (decisions.length > 0 || this.outboxPending) await this.flushOutbox();
   }
 
   private applyInTransaction(batch: EventBatch, decisions: { state: VersionState; decision: Decision }[]): void {
@@ -191,7 +215,14 @@ export class DriftMonitor {
       features: JSON.stringify(event.features),
       output: JSON.stringify(event.output),
     };
-    const result = this.opts.store.addPrediction(stored);
+    // An early label was checked against the model's newest version; this prediction's may differ.
+    const manifest = this.opts.catalog.get(event.model, event.version);
+    const judge = manifest && ((label: string) => labelProblem(manifest, JSON.parse(label) as string | number));
+    const result = this.opts.store.addPrediction(stored, judge);
+    if (result.status === 'pending' && result.rejectedLabel) {
+      const { label, labeledTs, reason } = result.rejectedLabel;
+      this.deadLetterLabel({ id: event.id, model: event.model, label: JSON.parse(label) as string | number, ts: labeledTs }, `the prediction was made by version ${event.version}: ${reason}`);
+    }
     if (result.status === 'duplicate') {
       this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'prediction' }));
       return;
@@ -213,9 +244,19 @@ export class DriftMonitor {
   private applyLabel(event: LabelEvent, touched: Set<VersionState>, decisions: { state: VersionState; decision: Decision }[]): void {
     const ts = Date.parse(event.ts);
     this.watermark = Math.max(this.watermark, ts);
-    const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts });
+    // joinProblem has turned away labels the version cannot judge; this catches a manifest it lacked then
+    const judge = (p: { model: string; version: number }) => {
+      const manifest = this.opts.catalog.get(p.model, p.version);
+      const problem = manifest && labelProblem(manifest, event.label);
+      return problem && `the prediction was made by version ${p.version}: ${problem}`;
+    };
+    const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts }, judge, this.waitingFor.get(event));
     if (result.status === 'duplicate') {
       this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'label' }));
+      return;
+    }
+    if (result.status === 'rejected') {
+      this.deadLetterLabel({ id: event.id, model: event.model, label: event.label, ts }, result.reason);
       return;
     }
     if (result.status !== 'joined') return;
@@ -339,6 +380,30 @@ export class DriftMonitor {
     for (const decision of result.decisions) decisions.push({ state, decision });
   }
 
+  /**
+   * A label the consumer's checks could not turn away (it had waited for its prediction, or its
+   * version's manifest was not known then) goes to the dead-letter topic through the outbox, in the
+   * batch's transaction, with the reason and the labels topic as its source (its offset is long
+   * committed, so there is none).
+   */
+  private deadLetterLabel(label: { id: string; model: string; label: string | number; ts: number }, reason: string): void {
+    const { topics, store } = this.opts;
+    const event: LabelEvent = { schema: EVENT_SCHEMA_VERSION, id: label.id, model: label.model, label: label.label, ts: new Date(label.ts).toISOString() };
+    const message: OutgoingMessage = {
+      key: label.id,
+      value: JSON.stringify(event),
+      headers: { [DEAD_LETTER_HEADERS.reason]: reason.slice(0, 1000), [DEAD_LETTER_HEADERS.topic]: topics.labels },
+    };
+    store.addOutbox(topics.deadLetter, message.key, JSON.stringify(message));
+    this.outboxPending = true;
+    this.countLater.push(() => {
+      // the consumer's counter, shared through the registry (absent when the monitor runs without a bus)
+      const counter = this.opts.registry.getSingleMetric('driftgate_events_dead_lettered_total') as Counter<'topic' | 'reason'> | undefined;
+      counter?.inc({ topic: topics.labels, reason: 'rejected' });
+      this.logger.warn('event dead-lettered', { topic: topics.labels, id: label.id, model: label.model, reason: reason.slice(0, 300) });
+    });
+  }
+
   /** Durable part of a decision: history row and, for bus event types, an outbox entry. */
   private recordDecision(state: VersionState, decision: Decision): void {
     const { name: model, version } = state.manifest;
@@ -361,21 +426,27 @@ export class DriftMonitor {
     this.logger.info('monitor decision', { model, version, type: decision.type, reason, evidence: decision.evidence });
   }
 
-  /** Publishes decisions left in the outbox; on failure they stay and are retried with the next batch. */
+  /**
+   * Publishes what the outbox holds (decisions, and labels the join dead-lettered), in order; on
+   * failure the entries stay and are retried with the next batch.
+   */
   async flushOutbox(): Promise<void> {
     if (this.outboxBusy) return;
     this.outboxBusy = true;
     try {
-      const { store, bus, topics } = this.opts;
+      const { store, bus } = this.opts;
       for (;;) {
         const entries = store.outbox(500);
-        if (entries.length === 0) {
+        const first = entries[0];
+        if (!first) {
           this.outboxPending = false;
           return;
         }
-        const messages = entries.map((e) => JSON.parse(e.value) as { key: string; value: string; headers?: Record<string, string> });
-        await bus.publish(topics.modelEvents, messages);
-        store.removeOutbox(entries[entries.length - 1]!.seq);
+        // one publish per run of entries for the same topic, so each topic keeps the outbox's order
+        const end = entries.findIndex((e) => e.topic !== first.topic);
+        const run = end === -1 ? entries : entries.slice(0, end);
+        await bus.publish(first.topic, run.map((e) => JSON.parse(e.value) as OutgoingMessage));
+        store.removeOutbox(run[run.length - 1]!.seq);
       }
     } catch (err) {
       this.outboxPending = true;
@@ -452,6 +523,17 @@ export class DriftMonitor {
   decisions(model?: string, limit?: number) {
     return this.opts.store.decisions(model, limit);
   }
+}
+
+/** Prediction id to the models (and versions) that predicted it, over one batch. */
+function indexById(predictions: readonly PredictionEvent[]): Map<string, Map<string, number>> {
+  const byId = new Map<string, Map<string, number>>();
+  for (const p of predictions) {
+    let models = byId.get(p.id);
+    if (!models) byId.set(p.id, (models = new Map()));
+    if (!models.has(p.model)) models.set(p.model, p.version);
+  }
+  return byId;
 }
 
 function stateKey(model: string, version: number): string {

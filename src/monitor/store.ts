@@ -3,7 +3,7 @@
 // windows and the policy, and an outbox of decisions still to be published. Every batch of events is
 // applied in one transaction, and the bus commits the batch's offsets only after that transaction, so
 // a monitor killed at any point restarts from a consistent state and replays at most the batch it was
-// in; the primary keys on prediction ids make that replay a no-op (nothing is counted twice).
+// in; the primary key (prediction id, model) makes that replay a no-op (nothing is counted twice).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -57,9 +57,10 @@ export interface DecisionRecord {
 }
 
 export type ExpiryReason = 'ttl' | 'capacity';
+export type ExpiryKind = 'prediction' | 'label';
 export interface Expired {
   model: string;
-  kind: 'prediction' | 'label';
+  kind: ExpiryKind;
   reason: ExpiryReason;
   count: number;
 }
@@ -72,13 +73,15 @@ export interface MonitorStoreOptions {
 }
 
 /**
- * One row per prediction id. A prediction and its label may come in either order, so a row starts as
- * whichever half arrives first: a waiting prediction (label NULL) or a waiting label (features NULL).
- * `joined_seq` numbers the rows that have both halves, in the order they were joined.
+ * One row per (prediction id, model): ids are the caller's and may repeat across models, and a label
+ * names its model, so the pair is the key. A prediction and its label may come in either order, so a
+ * row starts as whichever half arrives first: a waiting prediction (label NULL) or a waiting label
+ * (features NULL). `joined_seq` numbers the rows that have both halves, in the order they were joined.
+ * The key starts with the id, so it also finds every model's row of one id.
  */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS predictions (
-  id TEXT PRIMARY KEY,
+const PREDICTIONS_TABLE = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  id TEXT NOT NULL,
   model TEXT NOT NULL,
   version INTEGER,
   ts INTEGER,
@@ -86,10 +89,14 @@ CREATE TABLE IF NOT EXISTS predictions (
   output TEXT,
   label TEXT,
   labeled_ts INTEGER,
-  joined_seq INTEGER
-);
+  joined_seq INTEGER,
+  PRIMARY KEY (id, model)
+);`;
+
+const SCHEMA = `
+${PREDICTIONS_TABLE('predictions')}
 CREATE INDEX IF NOT EXISTS predictions_waiting ON predictions(ts) WHERE label IS NULL;
-CREATE INDEX IF NOT EXISTS labels_waiting ON predictions(labeled_ts) WHERE features IS NULL;
+CREATE INDEX IF NOT EXISTS early_labels ON predictions(model, labeled_ts, id) WHERE features IS NULL;
 CREATE INDEX IF NOT EXISTS predictions_joined ON predictions(model, joined_seq) WHERE joined_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -109,28 +116,66 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_model ON decisions(model, seq);
 `;
 
-/** Layout version of the file, in SQLite's user_version; a file of another layout is refused. */
-const STORE_LAYOUT = 1;
+/**
+ * Layout version of the file, in SQLite's user_version. Layout 1 keyed rows by id alone and is
+ * migrated in place when opened; a file of any other layout is refused.
+ */
+const STORE_LAYOUT = 2;
+
+/** Layout 1 to 2: the key becomes (id, model). Rows keep their values; layout 1 had one row per id. */
+const MIGRATE_FROM_1 = `
+${PREDICTIONS_TABLE('predictions_v2')}
+INSERT INTO predictions_v2 (id, model, version, ts, features, output, label, labeled_ts, joined_seq)
+  SELECT id, model, version, ts, features, output, label, labeled_ts, joined_seq FROM predictions;
+DROP TABLE predictions;
+ALTER TABLE predictions_v2 RENAME TO predictions;
+`;
 
 /** How many decisions per model the history keeps. */
 const DECISION_HISTORY = 1000;
 
-type Waiting = { model: string; version: number; ts: number; output: string };
+/** A prediction waiting for its label. */
+export type WaitingPrediction = { model: string; version: number; ts: number; output: string };
+
+/** What the store holds for one (model, id): what a label's checks need to know. */
+export type PairState =
+  | { model: string; hasPrediction: true; hasLabel: boolean; prediction: WaitingPrediction }
+  /** Only an early label. */
+  | { model: string; hasPrediction: false; hasLabel: true };
+
+export type AddPredictionResult =
+  | { status: 'duplicate' }
+  /** Waits for its label. `rejectedLabel`: the early label that was waiting could not be judged against this version and was dropped. */
+  | { status: 'pending'; rejectedLabel?: { label: string; labeledTs: number; reason: string } }
+  | { status: 'joined'; label: string; labeledTs: number };
+
+export type AddLabelResult =
+  /** This (model, id) already has a label; it is kept. */
+  | { status: 'duplicate' }
+  | { status: 'early' }
+  /** The waiting prediction cannot be judged with this label; nothing was written. */
+  | { status: 'rejected'; reason: string }
+  | { status: 'joined'; prediction: Omit<StoredPrediction, 'features'> };
 
 export class MonitorStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly labeledWindow: number;
   private joinedSeq = 0;
-  private waiting = { predictions: 0, labels: 0 };
+  private waitingPredictions = 0;
+  /** Early labels per model; a label names a known model (the consumer's checks), so the map stays small. */
+  private readonly early = new Map<string, number>();
   private readonly joinedSinceTrim = new Map<string, number>();
   private readonly stmt: {
     insertPrediction: Statement<[string, string, number, number, string, string]>;
-    findEarlyLabel: Statement<[string], { label: string; labeled_ts: number }>;
-    completeEarlyLabel: Statement<[string, number, number, string, string, number, string]>;
-    findWaiting: Statement<[string], Waiting>;
-    joinLabel: Statement<[string, number, number, string]>;
+    findEarlyLabel: Statement<[string, string], { label: string; labeled_ts: number }>;
+    completeEarlyLabel: Statement<[number, number, string, string, number, string, string]>;
+    dropEarlyLabel: Statement<[number, number, string, string, string, string]>;
+    findWaiting: Statement<[string, string], WaitingPrediction>;
+    pairsOfId: Statement<[string], { model: string; version: number | null; ts: number | null; output: string | null; has_label: number }>;
+    joinLabel: Statement<[string, number, number, string, string]>;
     insertEarlyLabel: Statement<[string, string, string, number]>;
+    deleteRow: Statement<[string, string]>;
     getState: Statement<[string], { value: string }>;
     putState: Statement<[string, string]>;
     addOutbox: Statement<[string, string, string]>;
@@ -144,9 +189,9 @@ export class MonitorStore {
     this.db = new Database(opts.path);
     const layout = this.db.pragma('user_version', { simple: true }) as number;
     const empty = (this.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
-    if (!empty && layout !== STORE_LAYOUT) {
+    if (!empty && layout !== STORE_LAYOUT && layout !== 1) {
       this.db.close();
-      throw new Error(`monitor store ${opts.path} has layout ${layout}, this build reads layout ${STORE_LAYOUT}; move the file away to start afresh`);
+      throw new Error(`monitor store ${opts.path} has layout ${layout}, this build reads layouts 1 and ${STORE_LAYOUT}; move the file away to start afresh`);
     }
     // WAL lets a reader (the status endpoint, a retrain) run beside the writer; FULL makes a
     // committed transaction survive a power cut, since the bus commits offsets right after it.
@@ -155,19 +200,26 @@ export class MonitorStore {
     // Rows are looked up by id in random order: a page cache that holds the working set (64 MiB)
     // keeps those lookups off the file system.
     this.db.pragma('cache_size = -65536');
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${STORE_LAYOUT}`);
+    // One transaction: a crash during the migration leaves the layout-1 file as it was.
+    this.db.transaction(() => {
+      if (!empty && layout === 1) this.db.exec(MIGRATE_FROM_1);
+      this.db.exec(SCHEMA);
+      this.db.pragma(`user_version = ${STORE_LAYOUT}`);
+    })();
     const db = this.db;
     this.stmt = {
       // The common cases cost one statement per event: a new prediction, and a label whose prediction
       // waits (a SELECT then an UPDATE, cheaper than UPDATE ... RETURNING: 6 against 12 µs measured).
       // Labels that come first and redeliveries take one or two more.
       insertPrediction: db.prepare('INSERT OR IGNORE INTO predictions (id, model, version, ts, features, output) VALUES (?, ?, ?, ?, ?, ?)'),
-      findEarlyLabel: db.prepare('SELECT label, labeled_ts FROM predictions WHERE id = ? AND features IS NULL'),
-      completeEarlyLabel: db.prepare('UPDATE predictions SET model = ?, version = ?, ts = ?, features = ?, output = ?, joined_seq = ? WHERE id = ?'),
-      findWaiting: db.prepare('SELECT model, version, ts, output FROM predictions WHERE id = ? AND label IS NULL AND features IS NOT NULL'),
-      joinLabel: db.prepare('UPDATE predictions SET label = ?, labeled_ts = ?, joined_seq = ? WHERE id = ?'),
+      findEarlyLabel: db.prepare('SELECT label, labeled_ts FROM predictions WHERE id = ? AND model = ? AND features IS NULL'),
+      completeEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, joined_seq = ? WHERE id = ? AND model = ?'),
+      dropEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, label = NULL, labeled_ts = NULL WHERE id = ? AND model = ?'),
+      findWaiting: db.prepare('SELECT model, version, ts, output FROM predictions WHERE id = ? AND model = ? AND label IS NULL AND features IS NOT NULL'),
+      pairsOfId: db.prepare('SELECT model, version, ts, output, label IS NOT NULL AS has_label FROM predictions WHERE id = ?'),
+      joinLabel: db.prepare('UPDATE predictions SET label = ?, labeled_ts = ?, joined_seq = ? WHERE id = ? AND model = ? AND label IS NULL AND features IS NOT NULL'),
       insertEarlyLabel: db.prepare('INSERT OR IGNORE INTO predictions (id, model, label, labeled_ts) VALUES (?, ?, ?, ?)'),
+      deleteRow: db.prepare('DELETE FROM predictions WHERE id = ? AND model = ?'),
       getState: db.prepare('SELECT value FROM state WHERE key = ?'),
       putState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       addOutbox: db.prepare('INSERT INTO outbox (topic, key, value) VALUES (?, ?, ?)'),
@@ -179,9 +231,10 @@ export class MonitorStore {
   /** Re-reads the counters kept in memory (at open, and after a rolled-back transaction). */
   private recount(): void {
     this.joinedSeq = (this.db.prepare('SELECT MAX(joined_seq) AS seq FROM predictions').get() as { seq: number | null }).seq ?? 0;
-    const p = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE label IS NULL').get() as { n: number };
-    const l = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE features IS NULL').get() as { n: number };
-    this.waiting = { predictions: p.n, labels: l.n };
+    this.waitingPredictions = (this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE label IS NULL').get() as { n: number }).n;
+    this.early.clear();
+    const rows = this.db.prepare('SELECT model, COUNT(*) AS n FROM predictions WHERE features IS NULL GROUP BY model').all() as { model: string; n: number }[];
+    for (const r of rows) this.early.set(r.model, r.n);
   }
 
   /** Runs `fn` in one transaction: everything it wrote lands together or not at all. */
@@ -195,43 +248,73 @@ export class MonitorStore {
   }
 
   /**
-   * Records a prediction. Returns 'duplicate' when its id is known (a redelivery), 'pending' when it
-   * now waits for its label, or the label that had arrived before it ('joined').
+   * Records a prediction. Returns 'duplicate' when its (id, model) is known (a redelivery), 'pending'
+   * when it now waits for its label, or the label that had arrived before it ('joined'). `judge`
+   * decides whether that early label can be judged against this prediction (a reason when not); a
+   * label it refuses is dropped and the prediction waits for another.
    */
-  addPrediction(p: StoredPrediction): { status: 'duplicate' | 'pending' } | { status: 'joined'; label: string; labeledTs: number } {
+  addPrediction(p: StoredPrediction, judge?: (label: string) => string | undefined): AddPredictionResult {
     if (this.stmt.insertPrediction.run(p.id, p.model, p.version, p.ts, p.features, p.output).changes === 1) {
-      this.waiting.predictions += 1;
+      this.waitingPredictions += 1;
       return { status: 'pending' };
     }
-    const early = this.waiting.labels > 0 ? this.stmt.findEarlyLabel.get(p.id) : undefined;
+    const early = (this.early.get(p.model) ?? 0) > 0 ? this.stmt.findEarlyLabel.get(p.id, p.model) : undefined;
     if (!early) return { status: 'duplicate' };
-    this.stmt.completeEarlyLabel.run(p.model, p.version, p.ts, p.features, p.output, this.joinedSeq + 1, p.id);
+    this.changeEarly(p.model, -1);
+    const reason = judge?.(early.label);
+    if (reason !== undefined) {
+      this.stmt.dropEarlyLabel.run(p.version, p.ts, p.features, p.output, p.id, p.model);
+      this.waitingPredictions += 1;
+      return { status: 'pending', rejectedLabel: { label: early.label, labeledTs: early.labeled_ts, reason } };
+    }
+    this.stmt.completeEarlyLabel.run(p.version, p.ts, p.features, p.output, this.joinedSeq + 1, p.id, p.model);
     this.joined(p.model);
-    this.waiting.labels -= 1;
     return { status: 'joined', label: early.label, labeledTs: early.labeled_ts };
   }
 
   /**
-   * Records a label. 'joined' hands back the prediction it completes (without its features, which the
-   * join does not need); 'early' means the prediction has not arrived (yet); 'duplicate' means this id
-   * already has a label.
+   * Records a label of `l.model` for prediction `l.id`. 'joined' hands back the prediction it
+   * completes (without its features, which the join does not need) unless `judge` refuses the pair
+   * ('rejected', nothing written); 'early' means that model's prediction has not arrived (yet);
+   * 'duplicate' means the pair already has a label, which is kept: the first label wins.
+   * `waiting`, when given, is what `pairsOf` saw of the pair before the batch: its waiting prediction,
+   * or null for none. It saves looking the pair up again; should another label of the batch have
+   * taken the pair since, this one is a duplicate.
    */
-  addLabel(l: StoredLabel): { status: 'duplicate' | 'early' } | { status: 'joined'; prediction: Omit<StoredPrediction, 'features'> } {
-    const row = this.waiting.predictions > 0 ? this.stmt.findWaiting.get(l.id) : undefined;
+  addLabel(l: StoredLabel, judge?: (prediction: WaitingPrediction) => string | undefined, waiting?: WaitingPrediction | null): AddLabelResult {
+    const row = waiting !== undefined ? waiting : this.waitingPredictions > 0 ? this.stmt.findWaiting.get(l.id, l.model) : undefined;
     if (row) {
-      this.stmt.joinLabel.run(l.label, l.ts, this.joinedSeq + 1, l.id);
-      this.joined(row.model);
-      this.waiting.predictions -= 1;
-      return { status: 'joined', prediction: { id: l.id, model: row.model, version: row.version, ts: row.ts, output: row.output } };
+      const reason = judge?.(row);
+      if (reason !== undefined) return { status: 'rejected', reason };
+      if (this.stmt.joinLabel.run(l.label, l.ts, this.joinedSeq + 1, l.id, l.model).changes === 1) {
+        this.joined(row.model);
+        this.waitingPredictions -= 1;
+        return { status: 'joined', prediction: { id: l.id, model: row.model, version: row.version, ts: row.ts, output: row.output } };
+      }
     }
     if (this.stmt.insertEarlyLabel.run(l.id, l.model, l.label, l.ts).changes === 0) return { status: 'duplicate' };
-    this.waiting.labels += 1;
+    this.changeEarly(l.model, 1);
     return { status: 'early' };
+  }
+
+  /** What the store holds under one prediction id: a pair per model (callers may reuse an id across models). */
+  pairsOf(id: string): PairState[] {
+    return this.stmt.pairsOfId.all(id).map((r) =>
+      r.output === null
+        ? { model: r.model, hasPrediction: false, hasLabel: true }
+        : { model: r.model, hasPrediction: true, hasLabel: r.has_label === 1, prediction: { model: r.model, version: r.version!, ts: r.ts!, output: r.output } },
+    );
   }
 
   private joined(model: string): void {
     this.joinedSeq += 1;
     this.joinedSinceTrim.set(model, (this.joinedSinceTrim.get(model) ?? 0) + 1);
+  }
+
+  private changeEarly(model: string, delta: number): void {
+    const n = (this.early.get(model) ?? 0) + delta;
+    if (n > 0) this.early.set(model, n);
+    else this.early.delete(model);
   }
 
   /**
@@ -242,28 +325,42 @@ export class MonitorStore {
   expire(now: number, ttlMs: number, maxPending: number): Expired[] {
     const out: Expired[] = [];
     const cutoff = now - ttlMs;
-    const collect = (rows: { model: string; n: number }[], kind: Expired['kind'], reason: ExpiryReason) => {
-      for (const r of rows) if (r.n > 0) out.push({ model: r.model, kind, reason, count: r.n });
+    const push = (model: string, kind: ExpiryKind, reason: ExpiryReason, count: number) => {
+      if (count > 0) out.push({ model, kind, reason, count });
     };
-    const kinds = [
-      { kind: 'prediction' as const, where: 'label IS NULL', time: 'ts' },
-      { kind: 'label' as const, where: 'features IS NULL', time: 'labeled_ts' },
-    ];
-    for (const { kind, where, time } of kinds) {
-      // MIN over the partial index is one step; the GROUP BY only runs when something is due
-      const oldest = this.db.prepare(`SELECT MIN(${time}) AS t FROM predictions WHERE ${where}`).get() as { t: number | null };
-      if (oldest.t !== null && oldest.t < cutoff) {
-        collect(this.db.prepare(`SELECT model, COUNT(*) AS n FROM predictions WHERE ${where} AND ${time} < ? GROUP BY model`).all(cutoff) as { model: string; n: number }[], kind, 'ttl');
-        this.db.prepare(`DELETE FROM predictions WHERE ${where} AND ${time} < ?`).run(cutoff);
-        this.recount();
+    // MIN over the partial index is one step; the GROUP BY only runs when something is due
+    const oldest = this.db.prepare('SELECT MIN(ts) AS t FROM predictions WHERE label IS NULL').get() as { t: number | null };
+    if (oldest.t !== null && oldest.t < cutoff) {
+      const due = this.db.prepare('SELECT model, COUNT(*) AS n FROM predictions WHERE label IS NULL AND ts < ? GROUP BY model').all(cutoff) as { model: string; n: number }[];
+      for (const r of due) push(r.model, 'prediction', 'ttl', r.n);
+      this.db.prepare('DELETE FROM predictions WHERE label IS NULL AND ts < ?').run(cutoff);
+      this.recount();
+    }
+    if (this.waitingPredictions > maxPending) {
+      const victims = this.db
+        .prepare('SELECT id, model FROM predictions WHERE label IS NULL ORDER BY ts, id LIMIT ?')
+        .all(this.waitingPredictions - maxPending) as { id: string; model: string }[];
+      for (const v of victims) this.stmt.deleteRow.run(v.id, v.model);
+      for (const { model, n } of countByModel(victims)) push(model, 'prediction', 'capacity', n);
+      this.waitingPredictions -= victims.length;
+    }
+    for (const model of [...this.early.keys()]) {
+      const first = this.db.prepare('SELECT MIN(labeled_ts) AS t FROM predictions WHERE features IS NULL AND model = ?').get(model) as { t: number | null };
+      if (first.t !== null && first.t < cutoff) {
+        const gone = this.db.prepare('DELETE FROM predictions WHERE features IS NULL AND model = ? AND labeled_ts < ?').run(model, cutoff).changes;
+        push(model, 'label', 'ttl', gone);
+        this.changeEarly(model, -gone);
       }
-      const count = kind === 'prediction' ? this.waiting.predictions : this.waiting.labels;
-      if (count > maxPending) {
-        const victims = this.db.prepare(`SELECT id, model FROM predictions WHERE ${where} ORDER BY ${time}, id LIMIT ?`).all(count - maxPending) as { id: string; model: string }[];
-        const del = this.db.prepare('DELETE FROM predictions WHERE id = ?');
-        for (const v of victims) del.run(v.id);
-        collect(countByModel(victims), kind, 'capacity');
-        this.recount();
+    }
+    const early = this.pendingCounts().labels;
+    if (early > maxPending) {
+      const victims = this.db
+        .prepare('SELECT id, model FROM predictions WHERE features IS NULL ORDER BY labeled_ts, id LIMIT ?')
+        .all(early - maxPending) as { id: string; model: string }[];
+      for (const v of victims) this.stmt.deleteRow.run(v.id, v.model);
+      for (const { model, n } of countByModel(victims)) {
+        push(model, 'label', 'capacity', n);
+        this.changeEarly(model, -n);
       }
     }
     return out;
@@ -285,7 +382,9 @@ export class MonitorStore {
 
   /** Entries waiting to be joined: predictions without their label, labels without their prediction. */
   pendingCounts(): { predictions: number; labels: number } {
-    return { ...this.waiting };
+    let labels = 0;
+    for (const n of this.early.values()) labels += n;
+    return { predictions: this.waitingPredictions, labels };
   }
 
   /** The labeled window of a model, newest first (at most `limit` examples). */

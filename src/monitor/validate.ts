@@ -3,6 +3,7 @@
 // reason, which becomes the dead-letter header, or undefined when the event is fine.
 import type { LabelEvent, Manifest, PredictionEvent } from '../core/index.js';
 import type { ModelCatalog } from './catalog.js';
+import type { PairState } from './store.js';
 
 export function checkPrediction(catalog: ModelCatalog, event: PredictionEvent): string | undefined {
   const manifest = catalog.get(event.model, event.version);
@@ -37,6 +38,28 @@ export function checkLabel(catalog: ModelCatalog, event: LabelEvent): string | u
   const manifest = catalog.latest(event.model);
   if (!manifest) return `unknown model "${event.model}"`;
   return labelProblem(manifest, event.label);
+}
+
+/**
+ * Why a label cannot join the prediction it names, or undefined. Pairs are keyed by (model, id): a
+ * label joins only a prediction of the model it names, and is judged against the version that made
+ * that prediction (checkLabel used the newest). `pairs` are what the store holds under the label's id,
+ * one per model; `inBatch` maps the models of predictions with that id in the label's own batch to
+ * their versions (they are applied before the batch's labels). A second label for a pair is no
+ * problem here: the store keeps the first and counts it.
+ */
+export function joinProblem(catalog: ModelCatalog, event: LabelEvent, pairs: readonly PairState[], inBatch: ReadonlyMap<string, number> | undefined): string | undefined {
+  const pair = pairs.find((p) => p.model === event.model);
+  if (pair?.hasLabel) return undefined;
+  const version = inBatch?.get(event.model) ?? (pair?.hasPrediction ? pair.prediction.version : undefined);
+  if (version !== undefined) {
+    const manifest = catalog.get(event.model, version);
+    const problem = manifest && labelProblem(manifest, event.label);
+    return problem && `the prediction was made by version ${version}: ${problem}`;
+  }
+  const other = pairs.find((p) => p.hasPrediction)?.model ?? inBatch?.keys().next().value;
+  if (other === undefined) return undefined;
+  return `no prediction ${JSON.stringify(event.id)} of model "${event.model}": that id is a prediction of model "${other}" (a label must be sent to the model that made the prediction)`;
 }
 
 /** Why a label cannot belong to this model, or undefined. */

@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig, silentLogger } from '../../src/core/index.js';
+import { DEAD_LETTER_HEADERS, loadConfig, silentLogger } from '../../src/core/index.js';
+import type { BusMessage } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
-import { get, metricValue, post, tempRepo } from '../helpers/gateway.js';
+import { get, IRIS_ROW, metricValue, post, tempRepo } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
@@ -98,6 +99,64 @@ describe('gateway with the embedded monitor', () => {
     const bad = await get(`${monitorUrl}/monitor/models/iris-onnx/decisions?limit=0`);
     assert.equal(bad.status, 400);
     assert.match(String(bad.body.error), /limit/);
+  });
+});
+
+describe('labels on the embedded stack, joined by (model, id)', () => {
+  let dg: Driftgate;
+  let url: string;
+  let repo: string;
+  let dir: string;
+  const deadLetters: BusMessage[] = [];
+
+  before(async () => {
+    repo = tempRepo(['iris-onnx', 'delivery-onnx']);
+    dir = mkdtempSync(join(tmpdir(), 'dg-embedded-join-'));
+    const config = loadConfig(
+      {},
+      {
+        modelRepo: repo,
+        spoolDir: join(dir, 'spool'),
+        monitorStore: join(dir, 'monitor.db'),
+        // one partition: the two labels of one request reach the monitor in one batch
+        topicPartitions: 1,
+        consumerMaxAttempts: 2,
+        port: 0,
+        host: '127.0.0.1',
+        pollIntervalMs: 0,
+        warmupRuns: 1,
+        logLevel: 'silent',
+        publishLingerMs: 1,
+      },
+    );
+    dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
+    url = `http://127.0.0.1:${dg.port}`;
+    await dg.bus.subscribe({ groupId: 'dead-letter-reader', topics: ['driftgate.dead-letter'], fromBeginning: true, handle: async (m) => void deadLetters.push(...m) });
+  });
+  after(async () => {
+    await dg?.close();
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("dead-letters a label sent to one model for another model's prediction, and joins the good label of the same request", async () => {
+    const delivery = await post(`${url}/v1/models/delivery-onnx:predict`, { instances: [{ distance_km: 4.2, weight_kg: 2.5, hour: 18, weather: 'rain' }] });
+    assert.equal(delivery.status, 200, JSON.stringify(delivery.body));
+    const iris = await post(`${url}/v1/models/iris-onnx:predict`, { instances: [IRIS_ROW] });
+    assert.equal(iris.status, 200, JSON.stringify(iris.body));
+    const [deliveryId] = delivery.body['ids'] as string[];
+    const [irisId] = iris.body['ids'] as string[];
+    await waitFor('both predictions applied', 20_000, async () => (await metricValue(url, 'driftgate_events_consumed_total', { topic: 'driftgate.predictions' })) >= 2);
+
+    const res = await post(`${url}/v2/models/iris-onnx/labels`, { labels: [{ id: deliveryId, label: 'setosa' }, { id: irisId, label: 'setosa' }] });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await waitFor('the iris label joined', 20_000, async () => (await metricValue(url, 'driftgate_labels_joined_total', { model: 'iris-onnx' })) === 1);
+    await waitFor('the dead letter', 20_000, () => deadLetters.length === 1);
+    assert.equal(deadLetters[0]!.key, deliveryId);
+    assert.match(deadLetters[0]!.headers[DEAD_LETTER_HEADERS.reason]!, /of model "iris-onnx": that id is a prediction of model "delivery-onnx"/);
+    assert.equal(await metricValue(url, 'driftgate_events_dead_lettered_total', { topic: 'driftgate.labels', reason: 'rejected' }), 1);
+    assert.equal(await metricValue(url, 'driftgate_labels_joined_total', { model: 'delivery-onnx' }), 0);
+    assert.deepEqual(dg.monitor!.store.labeledExamples('iris-onnx').map((e) => [e.id, e.label]), [[irisId, 'setosa']]);
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { MonitorStore } from '../../src/monitor/store.js';
 
 const dirs: string[] = [];
@@ -63,6 +64,61 @@ describe('MonitorStore join', () => {
     store.addLabel(label('early', 2000));
     assert.deepEqual(store.addLabel(label('early', 2000)), { status: 'duplicate' });
     assert.equal(store.labeledCount('iris'), 1);
+    store.close();
+  });
+});
+
+describe('MonitorStore join by (model, id)', () => {
+  it('joins a label only to the prediction of the model it names; one id may serve several models', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction({ ...prediction('p1', 1000, 'delivery'), output: JSON.stringify({ value: 31 }) });
+    assert.deepEqual(store.addLabel(label('p1', 2000, 'a', 'iris')), { status: 'early' }, 'the delivery prediction is not iris\'s');
+    assert.deepEqual(
+      store.pairsOf('p1').sort((x, y) => x.model.localeCompare(y.model)),
+      [
+        { model: 'delivery', hasPrediction: true, hasLabel: false, prediction: { model: 'delivery', version: 1, ts: 1000, output: '{"value":31}' } },
+        { model: 'iris', hasPrediction: false, hasLabel: true },
+      ],
+    );
+    const iris = store.addPrediction(prediction('p1', 1500, 'iris'));
+    assert.equal(iris.status === 'joined' && JSON.parse(iris.label), 'a');
+    const delivery = store.addLabel(label('p1', 2500, 30.5, 'delivery'));
+    assert.equal(delivery.status === 'joined' && delivery.prediction.model, 'delivery');
+    assert.equal(store.labeledExamples('iris')[0]?.label, 'a');
+    assert.equal(store.labeledExamples('delivery')[0]?.label, 30.5);
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
+    store.close();
+  });
+
+  it('writes nothing for a pair the judge refuses, and drops an early label it refuses', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction(prediction('p1', 1000));
+    assert.deepEqual(store.addLabel(label('p1', 2000, 'zebra'), () => 'no zebras'), { status: 'rejected', reason: 'no zebras' });
+    assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 0 });
+    assert.equal(store.addLabel(label('p1', 2100, 'a'), () => undefined).status, 'joined');
+
+    store.addLabel(label('p2', 2000, 'zebra'));
+    const result = store.addPrediction(prediction('p2', 2500), (l) => (JSON.parse(l) === 'zebra' ? 'no zebras' : undefined));
+    assert.deepEqual(result, { status: 'pending', rejectedLabel: { label: '"zebra"', labeledTs: 2000, reason: 'no zebras' } });
+    assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 0 }, 'the prediction waits for a label it can take');
+    assert.equal(store.addLabel(label('p2', 2600, 'a')).status, 'joined');
+    assert.equal(store.labeledCount('iris'), 2);
+    store.close();
+  });
+
+  it('joins through the waiting prediction the checks saw, and treats a hint another label used up as a duplicate', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction(prediction('p1', 1000));
+    const [seen] = store.pairsOf('p1');
+    assert.ok(seen?.hasPrediction);
+    const first = store.addLabel(label('p1', 2000, 'a'), undefined, seen.prediction);
+    assert.equal(first.status === 'joined' && first.prediction.ts, 1000);
+    assert.deepEqual(store.addLabel(label('p1', 2000, 'b'), undefined, seen.prediction), { status: 'duplicate' });
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
+    assert.equal(store.labeledExamples('iris')[0]?.label, 'a');
+    // null: the checks saw no prediction of the pair; two labels of one batch, the second a duplicate
+    assert.deepEqual(store.addLabel(label('p2', 2000, 'a'), undefined, null), { status: 'early' });
+    assert.deepEqual(store.addLabel(label('p2', 2000, 'a'), undefined, null), { status: 'duplicate' });
     store.close();
   });
 });
@@ -158,6 +214,48 @@ describe('MonitorStore durability', () => {
       ['p2', 'p1'],
     );
     store.close();
+  });
+
+  it('migrates a layout-1 file (keyed by id alone) in place, and refuses a layout it does not know', () => {
+    const path = tempDb();
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE predictions (id TEXT PRIMARY KEY, model TEXT NOT NULL, version INTEGER, ts INTEGER, features TEXT, output TEXT,
+        label TEXT, labeled_ts INTEGER, joined_seq INTEGER);
+      CREATE INDEX predictions_waiting ON predictions(ts) WHERE label IS NULL;
+      CREATE INDEX labels_waiting ON predictions(labeled_ts) WHERE features IS NULL;
+      CREATE INDEX predictions_joined ON predictions(model, joined_seq) WHERE joined_seq IS NOT NULL;
+      CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+      CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,
+        time INTEGER NOT NULL, details TEXT NOT NULL);
+      PRAGMA user_version = 1;
+    `);
+    const p = prediction('x', 0);
+    const insert = old.prepare('INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('joined', 'iris', 1, 1000, p.features, p.output, '"a"', 1500, 1);
+    insert.run('waiting', 'iris', 1, 1100, p.features, p.output, null, null, null);
+    insert.run('early', 'iris', null, null, null, null, '"b"', 1200, null);
+    old.prepare('INSERT INTO state VALUES (?, ?)').run('watermark', '1500');
+    old.close();
+
+    let store = new MonitorStore({ path });
+    assert.equal(store.getState<number>('watermark'), 1500);
+    assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 1 });
+    assert.equal(store.labeledCount('iris'), 1);
+    assert.equal(store.addLabel(label('waiting', 2000, 'a')).status, 'joined');
+    assert.equal(store.addPrediction(prediction('early', 1300)).status, 'joined');
+    assert.deepEqual(store.addPrediction(prediction('joined', 1000, 'delivery')), { status: 'pending' }, 'the id is free for another model now');
+    assert.deepEqual(store.labeledExamples('iris').map((e) => e.id), ['early', 'waiting', 'joined']);
+    store.close();
+    store = new MonitorStore({ path });
+    assert.equal(store.labeledCount('iris'), 3, 'the migrated file opens again as layout 2');
+    store.close();
+    const check = new Database(path);
+    assert.equal(check.pragma('user_version', { simple: true }), 2);
+    check.pragma('user_version = 7');
+    check.close();
+    assert.throws(() => new MonitorStore({ path }), /has layout 7, this build reads layouts 1 and 2; move the file away/);
   });
 
   it('lists state keys by prefix', () => {
