@@ -45,7 +45,7 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
   if (config.monitor) loadPolicy(config.monitorPolicy); // a bad policy stops start-up before anything runs
   const registry = new Registry();
   const metrics = createServeMetrics(registry);
-  const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }));
+  const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }), registry);
   const topics = topicNames(config.topicPrefix);
   // Kafka down at start must not keep serving down: the publisher spools, and topic creation is
   // retried in the background until the bus answers.

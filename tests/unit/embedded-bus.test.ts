@@ -1,10 +1,13 @@
 // EmbeddedBus behaviour beyond the shared contract (tests/helpers/bus-contract.ts): partitioning
-// that matches Kafka's, retention, bounded redelivery with skip and report, several members of
-// one group, and delivery that never runs inside publish.
+// that matches Kafka's, retention (and counting what it cost a group), bounded redelivery with skip
+// and report, several members of one group, delivery that never runs inside publish, and delivery
+// that leaves the event loop free between batches and sizes batches to a time budget.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Partitioners } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { EmbeddedBus } from '../../src/core/bus/embedded.js';
+import { createLogger } from '../../src/core/logger.js';
 import { murmur2, partitionForKey } from '../../src/core/bus/types.js';
 import type { BusMessage, DeliveryFailure } from '../../src/core/bus/types.js';
 
@@ -81,6 +84,95 @@ describe('EmbeddedBus', () => {
     assert.deepEqual(got.map((m) => m.value.toString()), ['2995', '2996', '2997', '2998', '2999']);
     assert.deepEqual(got.map((m) => m.offset), ['2995', '2996', '2997', '2998', '2999']);
     await sub.stop();
+    await bus.close();
+  });
+
+  it('counts what a group lost to the retention in a metric, and logs it at most once a minute', async () => {
+    const registry = new Registry();
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = createLogger('warn', {}, (line) => warnings.push(JSON.parse(line) as Record<string, unknown>));
+    const bus = new EmbeddedBus({ retentionMessages: 5, registry, logger });
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    const skipped = async (group: string) =>
+      (await registry.getSingleMetric('driftgate_events_retention_skipped_total')!.get()).values.find((v) => v.labels['group'] === group && v.labels['topic'] === 't')?.value ?? 0;
+    const received: Record<string, string[]> = { g: [], late: [] };
+    const join = (group: 'g' | 'late') =>
+      bus.subscribe({ groupId: group, topics: ['t'], fromBeginning: true, handle: async (b) => void received[group]!.push(...b.map((m) => m.value.toString())) });
+
+    // Both groups commit the first message, then stop consuming while 3000 more arrive.
+    await bus.publish('t', [msg('k', 'first')]);
+    for (const group of ['g', 'late'] as const) {
+      const sub = await join(group);
+      await until(`${group} to read the first message`, () => received[group]!.length === 1);
+      await sub.stop();
+    }
+    await bus.publish('t', Array.from({ length: 3000 }, (_, i) => msg('k', String(i))));
+
+    await join('g');
+    await until('the retained messages', () => received['g']!.length === 6);
+    assert.deepEqual(received['g']!.slice(1), ['2995', '2996', '2997', '2998', '2999']);
+    assert.equal(await skipped('g'), 2995);
+    // A group that keeps up loses nothing more.
+    await bus.publish('t', [msg('k', 'more')]);
+    await until('the next message', () => received['g']!.length === 7);
+    assert.equal(await skipped('g'), 2995);
+
+    await join('late');
+    await until('the late group', () => received['late']!.length === 6);
+    assert.equal(await skipped('late'), 2996);
+    assert.equal(bus.lostToRetention, 2995 + 2996);
+    assert.equal(warnings.length, 1, 'one line per minute, however many groups fall behind');
+    assert.match(String(warnings[0]!['msg']), /fell behind the retention/);
+    assert.equal(warnings[0]!['skipped'], 2995);
+    assert.equal(warnings[0]!['groupId'], 'g');
+    await bus.close();
+  });
+
+  it('lets timers and I/O run between deliveries, not only after a whole backlog', async () => {
+    const bus = new EmbeddedBus({ maxBatchSize: 1 });
+    await bus.ensureTopics([{ name: 't', partitions: 1, replicationFactor: 1 }]);
+    await bus.publish('t', Array.from({ length: 200 }, (_, i) => msg('k', String(i))));
+    let calls = 0;
+    const seenBy: Record<string, number> = {};
+    await bus.subscribe({ groupId: 'g', topics: ['t'], fromBeginning: true, handle: async () => void calls++ });
+    // A handler that resolves at once must not chain the deliveries on microtasks only.
+    setImmediate(() => (seenBy['immediate'] = calls));
+    setTimeout(() => (seenBy['timer'] = calls), 0);
+    await until('all 200', () => calls === 200);
+    assert.ok(seenBy['immediate']! <= 2, `deliveries before a setImmediate callback ran: ${seenBy['immediate']}`);
+    assert.ok(seenBy['timer']! < 200, `deliveries before a timer ran: ${seenBy['timer']}`);
+    await bus.close();
+  });
+
+  it('sizes batches so one handler call takes about deliveryBudgetMs, within maxBatchSize', async () => {
+    const bus = new EmbeddedBus({ maxBatchSize: 1000, deliveryBudgetMs: 10 });
+    await bus.ensureTopics([{ name: 'slow', partitions: 1, replicationFactor: 1 }, { name: 'quick', partitions: 1, replicationFactor: 1 }]);
+    await bus.publish('slow', Array.from({ length: 3000 }, (_, i) => msg('k', String(i))));
+    await bus.publish('quick', Array.from({ length: 5000 }, (_, i) => msg('k', String(i))));
+    // A handler that works synchronously, 0.1 ms per message: 100 messages fill the budget.
+    const slow: number[] = [];
+    const values: string[] = [];
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['slow'],
+      fromBeginning: true,
+      handle: async (batch) => {
+        const until = performance.now() + batch.length * 0.1;
+        while (performance.now() < until);
+        slow.push(batch.length);
+        values.push(...batch.map((m) => m.value.toString()));
+      },
+    });
+    const quick: number[] = [];
+    await bus.subscribe({ groupId: 'g2', topics: ['quick'], fromBeginning: true, handle: async (batch) => void quick.push(batch.length) });
+    await until('the slow topic', () => values.length === 3000, 10_000);
+    await until('the quick topic', () => quick.reduce((a, b) => a + b, 0) === 5000);
+    assert.deepEqual(values, Array.from({ length: 3000 }, (_, i) => String(i)), 'in order, each once');
+    // Never more than the budget allows (a slower machine only makes batches smaller).
+    assert.ok(Math.max(...slow) <= 150, `slow batches: ${slow}`);
+    assert.ok(slow.length >= 20, `slow batches: ${slow}`);
+    // A quick handler gets batches up to maxBatchSize.
+    assert.ok(quick.every((n) => n <= 1000) && quick.includes(1000), `quick batches: ${quick}`);
     await bus.close();
   });
 

@@ -2,6 +2,14 @@
 // partitions by key, an append-only log per partition, consumer groups with committed offsets,
 // at-least-once delivery of batches) without a broker. Everything lives in memory, so "durably
 // accepted" here means accepted by this process: a restart loses what consumers had not committed.
+//
+// Consumers run on the event loop of the process that serves requests, so delivery must never hog
+// it: every delivery is followed by a turn of the event loop (setImmediate, so I/O callbacks run,
+// not just microtasks), and a member sizes its batches so that one handler call takes about
+// `deliveryBudgetMs` (the monitor applies a batch synchronously, in one SQLite transaction).
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../errors.js';
@@ -23,8 +31,21 @@ export interface EmbeddedBusOptions extends RedeliveryOptions {
   retentionMessages?: number;
   /** Most messages handed to one handler call. @defaultValue 500 */
   maxBatchSize?: number;
+  /**
+   * Time one handler call should take, in ms. Batches start small and are sized from the measured
+   * time per message so a call takes about this long (never more than `maxBatchSize` messages),
+   * which bounds how long a handler that works synchronously holds the event loop. @defaultValue 20
+   */
+  deliveryBudgetMs?: number;
+  /** Where the bus counts events a group lost to the retention; no metric when unset. */
+  registry?: Registry;
   logger?: Logger;
 }
+
+/** Batch size a member starts with, before it has measured its handler. */
+const FIRST_BATCH = 64;
+/** At most one log line per this many ms about events lost to the retention. */
+const RETENTION_LOG_EVERY_MS = 60_000;
 
 interface StoredMessage {
   key: string;
@@ -105,18 +126,37 @@ export class EmbeddedBus implements EventBus {
   private readonly groups = new Map<string, Group>();
   private closed = false;
   private readonly retention: number;
-  readonly settings: { maxBatchSize: number; maxAttempts: number; retryBackoffMs: number; maxRetryBackoffMs: number };
+  readonly settings: { maxBatchSize: number; deliveryBudgetMs: number; maxAttempts: number; retryBackoffMs: number; maxRetryBackoffMs: number };
   readonly logger: Logger;
+  private readonly retentionMetric: Counter<'topic' | 'group'> | undefined;
+  private skippedTotal = 0;
+  /** Skips not yet in a log line, and when the last line was written. */
+  private skippedUnlogged = 0;
+  private lastSkipLog = -Infinity;
 
   constructor(private readonly options: EmbeddedBusOptions = {}) {
     this.retention = Math.max(1, options.retentionMessages ?? 100_000);
     this.settings = {
       maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
+      deliveryBudgetMs: Math.max(1, options.deliveryBudgetMs ?? 20),
       maxAttempts: Math.max(1, options.maxAttempts ?? REDELIVERY_DEFAULTS.maxAttempts),
       retryBackoffMs: options.retryBackoffMs ?? REDELIVERY_DEFAULTS.retryBackoffMs,
       maxRetryBackoffMs: options.maxRetryBackoffMs ?? REDELIVERY_DEFAULTS.maxRetryBackoffMs,
     };
     this.logger = options.logger ?? silentLogger;
+    this.retentionMetric = options.registry
+      ? new Counter({
+          name: 'driftgate_events_retention_skipped_total',
+          help: 'Events a consumer group never received because the embedded bus dropped them past its retention first, by topic and group.',
+          labelNames: ['topic', 'group'] as const,
+          registers: [options.registry],
+        })
+      : undefined;
+  }
+
+  /** Events that consumer groups lost to the retention since the bus started (all groups together). */
+  get lostToRetention(): number {
+    return this.skippedTotal;
   }
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
@@ -204,6 +244,25 @@ export class EmbeddedBus implements EventBus {
     return this.partitionsOf(topic)[partition]!;
   }
 
+  /** @internal counts (and now and then logs) messages a group lost because the retention dropped them first. */
+  reportRetentionSkip(groupId: string, topic: string, partition: number, count: number): void {
+    this.skippedTotal += count;
+    this.skippedUnlogged += count;
+    this.retentionMetric?.labels({ topic, group: groupId }).inc(count);
+    const now = Date.now();
+    if (now - this.lastSkipLog < RETENTION_LOG_EVERY_MS) return;
+    this.logger.warn('embedded bus: a consumer group fell behind the retention; the oldest events were dropped before it read them', {
+      groupId,
+      topic,
+      partition,
+      skipped: this.skippedUnlogged,
+      skippedTotal: this.skippedTotal,
+      retentionMessages: this.retention,
+    });
+    this.skippedUnlogged = 0;
+    this.lastSkipLog = now;
+  }
+
   /** @internal the error hook for a skipped batch. */
   reportFailure(failure: DeliveryFailure, own: SubscribeOptions['onError']): void {
     const hook = own ?? this.options.onError;
@@ -251,13 +310,19 @@ class GroupMember {
   private loop: Promise<void> = Promise.resolve();
   /** Where the last scan stopped, so partitions take turns. */
   private turn = 0;
+  /** Messages for the next batch, adapted to the handler's measured speed (see deliveryBudgetMs). */
+  private batchSize: number;
+  /** Estimated time one message costs in a delivery, in ms; undefined before the first one. */
+  private msPerMessage: number | undefined;
 
   constructor(
     private readonly bus: EmbeddedBus,
     readonly group: Group,
     readonly topics: string[],
     private readonly opts: SubscribeOptions,
-  ) {}
+  ) {
+    this.batchSize = Math.min(FIRST_BATCH, bus.settings.maxBatchSize);
+  }
 
   start(): void {
     this.running = true;
@@ -284,8 +349,12 @@ class GroupMember {
     while (this.running) {
       this.pending = false;
       const next = this.pick();
-      if (next.batch) await this.deliver(next.batch.cursor, next.batch.entries);
-      else await this.idle(next.retryAt);
+      if (next.batch) {
+        await this.deliver(next.batch.cursor, next.batch.entries);
+        // A handler that resolves at once would otherwise chain deliveries on microtasks only, and
+        // requests, timers and probes would wait for the whole backlog.
+        await nextTurn();
+      } else await this.idle(next.retryAt);
     }
     clearTimeout(this.timer);
   }
@@ -315,16 +384,20 @@ class GroupMember {
       const cursor = cursors[index]!;
       if (cursor.busy || cursor.position === undefined) continue;
       const log = this.bus.log(cursor.topic, cursor.partition);
-      // Messages past the retention are gone: continue from the oldest kept one.
-      if (cursor.position < log.earliest) cursor.position = log.earliest;
+      // Messages past the retention are gone: continue from the oldest kept one, and say so.
+      if (cursor.position < log.earliest) {
+        this.bus.reportRetentionSkip(this.group.id, cursor.topic, cursor.partition, log.earliest - cursor.position);
+        cursor.position = log.earliest;
+      }
       if (cursor.position >= log.latest) continue;
       if (cursor.notBefore > now) {
         retryAt = Math.min(retryAt ?? Infinity, cursor.notBefore);
         continue;
       }
       this.turn = index + 1;
-      const max = this.bus.settings.maxBatchSize;
-      const size = cursor.failures > 0 ? Math.max(1, Math.min(max, cursor.retryUntil - cursor.position + 1)) : max;
+      // A redelivery holds exactly the failed batch, whatever size the budget asks for now.
+      const size =
+        cursor.failures > 0 ? Math.max(1, Math.min(this.bus.settings.maxBatchSize, cursor.retryUntil - cursor.position + 1)) : this.batchSize;
       return { batch: { cursor, entries: log.read(cursor.position, size) } };
     }
     return retryAt === undefined ? {} : { retryAt };
@@ -339,7 +412,24 @@ class GroupMember {
     clearTimeout(this.timer);
   }
 
+  /**
+   * Sizes the next batch from the last one: `count` messages took `ms` (building the batch and the
+   * handler call). The estimate of the time per message follows a slower batch at once and a
+   * quicker one only gradually (a pause for GC or another process says nothing about the next
+   * batch being quick), and the size grows by half at most per batch, and only after a full one.
+   */
+  private adaptBatchSize(count: number, ms: number): void {
+    const { deliveryBudgetMs, maxBatchSize } = this.bus.settings;
+    const sample = ms / count;
+    const estimate = this.msPerMessage;
+    this.msPerMessage = estimate === undefined || sample > estimate ? sample : estimate * 0.8 + sample * 0.2;
+    const fits = Math.max(1, Math.floor(deliveryBudgetMs / Math.max(this.msPerMessage, 1e-6)));
+    if (fits < this.batchSize) this.batchSize = fits;
+    else if (count >= this.batchSize) this.batchSize = Math.min(maxBatchSize, fits, Math.ceil(this.batchSize * 1.5));
+  }
+
   private async deliver(cursor: Cursor, entries: ReturnType<PartitionLog['read']>): Promise<void> {
+    const started = performance.now();
     const first = entries[0]!.offset;
     const last = entries[entries.length - 1]!.offset;
     const batch: BusMessage[] = entries.map(({ offset, message }) => ({
@@ -356,6 +446,7 @@ class GroupMember {
     try {
       // Through a promise, so a handler that throws synchronously counts as a failed batch too.
       await Promise.resolve().then(() => this.opts.handle(batch));
+      this.adaptBatchSize(entries.length, performance.now() - started);
     } catch (err) {
       failed = true;
       error = err;

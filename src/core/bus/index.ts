@@ -1,4 +1,5 @@
 // The event bus: the port, its two adapters, the on-disk spool and the publisher the gateway uses.
+import type { Registry } from 'prom-client';
 import { topicNames } from '../events.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedBus } from './embedded.js';
@@ -53,11 +54,14 @@ export interface BusConfig {
   consumerBatchSize?: number;
 }
 
-/** The adapter the configuration asks for: Kafka when brokers are named, else the embedded bus. */
-export function createEventBus(config: BusConfig, logger?: Logger): EventBus {
+/**
+ * The adapter the configuration asks for: Kafka when brokers are named, else the embedded bus.
+ * `registry` receives the embedded bus's own metric (events lost to its retention).
+ */
+export function createEventBus(config: BusConfig, logger?: Logger, registry?: Registry): EventBus {
   const common = { maxAttempts: config.consumerMaxAttempts, maxBatchSize: config.consumerBatchSize ?? 2000, ...(logger ? { logger } : {}) };
   if (config.kafkaBrokers.length === 0) {
-    return new EmbeddedBus({ ...common, retentionMessages: config.embeddedRetention });
+    return new EmbeddedBus({ ...common, retentionMessages: config.embeddedRetention, ...(registry ? { registry } : {}) });
   }
   return new KafkaBus({
     ...common,
