@@ -137,6 +137,72 @@ describe('DiskSpool', () => {
     assert.deepEqual(numbers(new DiskSpool({ dir }).peek(10)), range(0, 6));
   });
 
+  it('a sent line damaged on disk afterwards neither loses an unsent record nor resends one on reopen', () => {
+    const dir = tempDir();
+    const spool = new DiskSpool({ dir });
+    spool.append(range(0, 5).map((i) => rec(i)));
+    assert.deepEqual(numbers(spool.peek(2)), [0, 1]);
+    spool.ack(2);
+    spool.close();
+    // Damage both sent lines in place: the first no longer parses, the second holds invalid UTF-8.
+    const [file] = segments(dir);
+    const data = readFileSync(join(dir, file!));
+    const second = data.indexOf(0x0a) + 1;
+    data[0] = '#'.charCodeAt(0);
+    data.fill(0xff, second + 5, second + 9);
+    writeFileSync(join(dir, file!), data);
+
+    const reopened = new DiskSpool({ dir });
+    assert.equal(reopened.size, 3);
+    assert.deepEqual(numbers(reopened.peek(10)), [2, 3, 4], 'record 2 is not lost, records 0 and 1 are not sent again');
+    reopened.ack(1);
+    reopened.close();
+    const third = new DiskSpool({ dir });
+    assert.deepEqual(numbers(third.peek(10)), [3, 4]);
+    third.close();
+  });
+
+  it('cuts a torn last line that follows invalid UTF-8 at its first byte; records before it and new appends stay readable', () => {
+    const dir = tempDir();
+    const spool = new DiskSpool({ dir });
+    spool.append(range(0, 3).map((i) => rec(i)));
+    spool.close();
+    const [file] = segments(dir);
+    const path = join(dir, file!);
+    // A damaged line of bytes that are not UTF-8, then a record torn by a crash.
+    const damaged = Buffer.concat([Buffer.from('{"topic":"t","key":"'), Buffer.alloc(40, 0xfe), Buffer.from('"}\n')]);
+    appendFileSync(path, damaged);
+    const cutAt = readFileSync(path).length;
+    appendFileSync(path, '{"topic":"t","key":"k3","value":"{\\"n\\":3}","hea');
+
+    const reopened = new DiskSpool({ dir });
+    assert.equal(reopened.size, 3);
+    const after = readFileSync(path);
+    assert.equal(after.length, cutAt, 'cut right after the last newline, not before it nor past the end');
+    assert.equal(after.indexOf(0), -1, 'no zero bytes added');
+    reopened.append([rec(3), rec(4)]);
+    reopened.ack(1);
+    reopened.close();
+    const third = new DiskSpool({ dir });
+    assert.deepEqual(numbers(third.peek(10)), [1, 2, 3, 4]);
+    assert.equal(readFileSync(path).length, cutAt, 'a second reopen leaves the file as it is');
+    third.close();
+  });
+
+  it('reads a cursor of the old format (a record count) and rewrites it as a byte offset', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '0000000000000001.jsonl'), range(0, 4).map((i) => JSON.stringify({ topic: 't', key: `k${i}`, value: `{"n":${i}}` }) + '\n').join(''));
+    writeFileSync(join(dir, 'cursor.json'), JSON.stringify({ segment: 1, acked: 2 }));
+    const spool = new DiskSpool({ dir });
+    assert.deepEqual(numbers(spool.peek(10)), [2, 3]);
+    const cursor = JSON.parse(readFileSync(join(dir, 'cursor.json'), 'utf8')) as Record<string, unknown>;
+    const twoLines = readFileSync(join(dir, '0000000000000001.jsonl'), 'utf8').split('\n').slice(0, 2).join('\n').length + 1;
+    assert.deepEqual(cursor, { version: 2, segment: 1, offset: twoLines });
+    spool.ack(1);
+    spool.close();
+    assert.deepEqual(numbers(new DiskSpool({ dir }).peek(10)), [3]);
+  });
+
   it('skips a damaged line in the middle and a damaged cursor without failing', () => {
     const dir = tempDir();
     writeFileSync(

@@ -2,8 +2,13 @@
 // (broker down, breaker open) and must survive a restart of the process.
 //
 // Layout: `<dir>/<seq>.jsonl` segment files, one JSON record per line, appended to in order, plus
-// `<dir>/cursor.json` = `{segment, acked}`: how many records of the oldest segment were already
-// sent. A segment whose records are all sent is deleted. When the files together pass `maxBytes`,
+// `<dir>/cursor.json` = `{version: 2, segment, offset}`: the byte offset in the oldest segment of
+// the first record not yet sent. A byte offset, not a count of records: a line that was sent and
+// then damaged on disk no longer parses, and a count of readable records would then skip an
+// unsent one. Lines are split and decoded byte by byte (invalid UTF-8 makes one line damaged, it
+// does not shift the others). A cursor of the first format, `{segment, acked}` (records of the
+// oldest segment sent), is still read, the way it was meant, and rewritten in the new format.
+// A segment whose records are all sent is deleted. When the files together pass `maxBytes`,
 // whole oldest segments are deleted (their unsent records counted as dropped), the way Kafka's
 // own retention works: so the bound holds at segment granularity, never more than one segment
 // (at most a quarter of the bound) is dropped at once.
@@ -61,6 +66,16 @@ interface Segment {
   bytes: number;
 }
 
+/** A segment's valid records and, for each, the byte offset just past its line. */
+interface ParsedSegment {
+  records: SpoolRecord[];
+  ends: number[];
+  /** Lines that did not parse. */
+  damaged: number;
+}
+
+type Cursor = { segment: number; offset: number } | { segment: number; acked: number };
+
 const SEGMENT_NAME = /^(\d{16})\.jsonl$/;
 const CURSOR_FILE = 'cursor.json';
 const MiB = 1024 * 1024;
@@ -69,11 +84,14 @@ function segmentName(seq: number): string {
   return `${String(seq).padStart(16, '0')}.jsonl`;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** One line back into a record, or undefined when the line is damaged (a torn write, say). */
-function parseLine(line: string): SpoolRecord | undefined {
+function parseLine(bytes: Uint8Array): SpoolRecord | undefined {
   let raw: unknown;
   try {
-    raw = JSON.parse(line);
+    // Records are written from JSON.stringify, always valid UTF-8: invalid bytes mean damage.
+    raw = JSON.parse(utf8.decode(bytes));
   } catch {
     return undefined;
   }
@@ -91,6 +109,37 @@ function serialise(record: SpoolRecord): string {
   return JSON.stringify({ topic: record.topic, key, value, headers }) + '\n';
 }
 
+/** Splits a segment's bytes into lines at newline bytes and parses each. */
+function parseSegment(data: Buffer): ParsedSegment {
+  const parsed: ParsedSegment = { records: [], ends: [], damaged: 0 };
+  for (let start = 0; start < data.length; ) {
+    const newline = data.indexOf(0x0a, start);
+    const end = newline < 0 ? data.length : newline + 1;
+    const line = data.subarray(start, newline < 0 ? data.length : newline);
+    if (line.length > 0) {
+      const record = parseLine(line);
+      if (record) {
+        parsed.records.push(record);
+        parsed.ends.push(end);
+      } else parsed.damaged++;
+    }
+    start = end;
+  }
+  return parsed;
+}
+
+/** Records whose line ends at or before `offset`: those a cursor at `offset` counts as sent. */
+function recordsBefore(ends: readonly number[], offset: number): number {
+  let low = 0;
+  let high = ends.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ends[mid]! <= offset) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 export class DiskSpool {
   readonly dir: string;
   readonly maxBytes: number;
@@ -98,13 +147,15 @@ export class DiskSpool {
   private readonly logger: Logger;
   private readonly dropListeners = new Set<(count: number, reason: SpoolDropReason) => void>();
   private segments: Segment[] = [];
-  /** Records of segments[0] already sent. */
+  /** Byte offset in segments[0] of the first record not sent yet (what cursor.json stores). */
+  private ackedBytes = 0;
+  /** Records of segments[0] already sent: its records whose lines end at or before ackedBytes. */
   private acked = 0;
   private nextSeq = 1;
   /** Open descriptor of the segment being appended to (always the last one). */
   private tailFd: number | undefined;
   /** Parsed records of recently read segments, by seq (the head, and the one after it while peeking across). */
-  private readonly cache = new Map<number, SpoolRecord[]>();
+  private readonly cache = new Map<number, ParsedSegment>();
   private droppedCount = 0;
   private closed = false;
 
@@ -148,16 +199,27 @@ export class DiskSpool {
     this.assertOpen();
     let pending = '';
     let pendingRecords: SpoolRecord[] = [];
+    /** Byte length of each pending line, and their sum. */
+    let pendingLengths: number[] = [];
+    let pendingBytes = 0;
     let tooLarge = 0;
     const flush = () => {
       if (pending === '') return;
       const tail = this.segments[this.segments.length - 1]!;
       writeSync(this.tailFd!, pending);
-      tail.bytes += Buffer.byteLength(pending);
+      const cached = this.cache.get(tail.seq);
+      let end = tail.bytes;
+      for (const length of pendingLengths) {
+        end += length;
+        cached?.ends.push(end);
+      }
+      cached?.records.push(...pendingRecords);
+      tail.bytes = end;
       tail.records += pendingRecords.length;
-      this.cache.get(tail.seq)?.push(...pendingRecords);
       pending = '';
       pendingRecords = [];
+      pendingLengths = [];
+      pendingBytes = 0;
     };
     for (const record of records) {
       const line = serialise(record);
@@ -167,7 +229,7 @@ export class DiskSpool {
         continue;
       }
       const tail = this.segments[this.segments.length - 1];
-      const tailBytes = tail && this.tailFd !== undefined ? tail.bytes + Buffer.byteLength(pending) : Infinity;
+      const tailBytes = tail && this.tailFd !== undefined ? tail.bytes + pendingBytes : Infinity;
       if (tailBytes > 0 && tailBytes + length > this.segmentBytes) {
         flush();
         this.enforceBound();
@@ -175,6 +237,8 @@ export class DiskSpool {
       }
       pending += line;
       pendingRecords.push(record);
+      pendingLengths.push(length);
+      pendingBytes += length;
     }
     flush();
     this.enforceBound();
@@ -186,7 +250,7 @@ export class DiskSpool {
     this.assertOpen();
     const out: SpoolRecord[] = [];
     for (let i = 0; i < this.segments.length && out.length < n; i++) {
-      const records = this.read(this.segments[i]!);
+      const { records } = this.read(this.segments[i]!);
       const from = i === 0 ? this.acked : 0;
       out.push(...records.slice(from, from + n - out.length));
     }
@@ -199,9 +263,11 @@ export class DiskSpool {
     let left = Math.min(n, this.size);
     while (left > 0) {
       const head = this.segments[0]!;
+      const { ends } = this.read(head);
       const remaining = head.records - this.acked;
       if (left < remaining) {
         this.acked += left;
+        this.ackedBytes = ends[this.acked - 1]!;
         break;
       }
       left -= remaining;
@@ -244,13 +310,27 @@ export class DiskSpool {
         this.unlink(path);
         continue;
       }
-      const segment = this.scan(seq, path);
-      if (segment) this.segments.push(segment);
+      const scanned = this.scan(seq, path);
+      if (!scanned) continue;
+      this.segments.push(scanned.segment);
+      if (this.segments.length === 1) this.cache.set(seq, scanned.parsed);
     }
     this.nextSeq = Math.max(maxSeq + 1, cursor?.segment ?? 1);
     const head = this.segments[0];
     if (head && cursor && cursor.segment === head.seq) {
-      this.acked = Math.min(cursor.acked, head.records);
+      const { ends } = this.read(head);
+      if ('offset' in cursor) {
+        this.ackedBytes = Math.min(cursor.offset, head.bytes);
+        // Records whose line ends at or before the offset were sent; a line the offset falls
+        // inside (a file edited since) is sent again: a duplicate rather than a loss.
+        this.acked = recordsBefore(ends, this.ackedBytes);
+      } else {
+        // The first cursor format counted readable records: read it as it was meant, once.
+        this.acked = Math.min(cursor.acked, head.records);
+        this.ackedBytes = this.acked > 0 ? ends[this.acked - 1]! : 0;
+        this.logger.info('event spool: converted a cursor of the old format (record count) to a byte offset', { dir: this.dir, acked: this.acked });
+        this.writeCursor();
+      }
       if (this.acked === head.records) this.removeHead();
     }
     // Appends after a restart always go to a new segment, never after a possibly torn line.
@@ -259,60 +339,56 @@ export class DiskSpool {
     }
   }
 
-  /** Counts a segment's valid records and cuts off a torn last line; undefined when nothing valid is left. */
-  private scan(seq: number, path: string): Segment | undefined {
-    let text = readFileSync(path, 'utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    if (end < text.length) {
-      this.logger.warn('event spool: cutting off a torn last line', { file: path, bytes: Buffer.byteLength(text.slice(end)) });
+  /**
+   * Parses a segment and cuts off a torn last line (bytes after the last newline); undefined, and
+   * the file deleted, when nothing valid is left.
+   */
+  private scan(seq: number, path: string): { segment: Segment; parsed: ParsedSegment } | undefined {
+    let data = readFileSync(path);
+    const end = data.lastIndexOf(0x0a) + 1;
+    if (end < data.length) {
+      this.logger.warn('event spool: cutting off a torn last line', { file: path, bytes: data.length - end });
       const fd = openSync(path, 'r+');
       try {
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
+        ftruncateSync(fd, end);
       } finally {
         closeSync(fd);
       }
-      text = text.slice(0, end);
+      data = data.subarray(0, end);
     }
-    const records = this.parse(text, path);
-    if (records.length === 0) {
+    const parsed = this.parse(data, path);
+    if (parsed.records.length === 0) {
       this.unlink(path);
       return undefined;
     }
-    return { seq, path, records: records.length, bytes: Buffer.byteLength(text) };
+    return { segment: { seq, path, records: parsed.records.length, bytes: data.length }, parsed };
   }
 
-  private parse(text: string, path: string): SpoolRecord[] {
-    const out: SpoolRecord[] = [];
-    let damaged = 0;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const record = parseLine(line);
-      if (record) out.push(record);
-      else damaged++;
-    }
-    if (damaged > 0) this.logger.warn('event spool: skipped damaged lines', { file: path, lines: damaged });
-    return out;
+  private parse(data: Buffer, path: string): ParsedSegment {
+    const parsed = parseSegment(data);
+    if (parsed.damaged > 0) this.logger.warn('event spool: skipped damaged lines', { file: path, lines: parsed.damaged });
+    return parsed;
   }
 
-  private read(segment: Segment): SpoolRecord[] {
-    let records = this.cache.get(segment.seq);
-    if (!records) {
-      records = this.parse(readFileSync(segment.path, 'utf8'), segment.path);
-      if (records.length !== segment.records) {
+  private read(segment: Segment): ParsedSegment {
+    let parsed = this.cache.get(segment.seq);
+    if (!parsed) {
+      parsed = this.parse(readFileSync(segment.path), segment.path);
+      if (parsed.records.length !== segment.records) {
         // The file changed behind our back (edited, or damaged on disk): trust what is readable.
         this.logger.warn('event spool: segment holds a different number of records than counted', {
           file: segment.path,
           counted: segment.records,
-          readable: records.length,
+          readable: parsed.records.length,
         });
-        segment.records = records.length;
-        if (segment === this.segments[0]) this.acked = Math.min(this.acked, records.length);
+        segment.records = parsed.records.length;
       }
+      if (segment === this.segments[0]) this.acked = recordsBefore(parsed.ends, this.ackedBytes);
       // Keep only the segments near the head: the cache must not grow with the spool.
       for (const seq of this.cache.keys()) if (seq !== this.segments[0]?.seq) this.cache.delete(seq);
-      this.cache.set(segment.seq, records);
+      this.cache.set(segment.seq, parsed);
     }
-    return records;
+    return parsed;
   }
 
   private startSegment(): void {
@@ -332,6 +408,7 @@ export class DiskSpool {
     }
     this.cache.delete(head.seq);
     this.acked = 0;
+    this.ackedBytes = 0;
     this.unlink(head.path);
   }
 
@@ -359,7 +436,7 @@ export class DiskSpool {
     }
   }
 
-  private readCursor(): { segment: number; acked: number } | undefined {
+  private readCursor(): Cursor | undefined {
     let text: string;
     try {
       text = readFileSync(join(this.dir, CURSOR_FILE), 'utf8');
@@ -367,7 +444,10 @@ export class DiskSpool {
       return undefined;
     }
     try {
-      const raw = JSON.parse(text) as { segment?: unknown; acked?: unknown };
+      const raw = JSON.parse(text) as { segment?: unknown; offset?: unknown; acked?: unknown };
+      if (Number.isSafeInteger(raw.segment) && Number.isSafeInteger(raw.offset)) {
+        return { segment: raw.segment as number, offset: Math.max(0, raw.offset as number) };
+      }
       if (Number.isSafeInteger(raw.segment) && Number.isSafeInteger(raw.acked)) {
         return { segment: raw.segment as number, acked: Math.max(0, raw.acked as number) };
       }
@@ -382,7 +462,7 @@ export class DiskSpool {
   private writeCursor(): void {
     const segment = this.segments[0]?.seq ?? this.nextSeq;
     const path = join(this.dir, CURSOR_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify({ segment, acked: this.acked }));
+    writeFileSync(`${path}.tmp`, JSON.stringify({ version: 2, segment, offset: this.ackedBytes }));
     renameSync(`${path}.tmp`, path);
   }
 
