@@ -62,7 +62,7 @@ export function createMonitorMetrics(registry: Registry) {
     labelsJoined: new Counter({ name: 'driftgate_labels_joined_total', help: 'Predictions joined with their label.', labelNames: ['model'] as const, registers }),
     expired: new Counter({
       name: 'driftgate_join_expired_total',
-      help: 'Predictions that never got a label, and labels that never found their prediction, dropped by TTL or by the pending bound.',
+      help: 'Predictions that never got a label, and labels that never found their prediction, dropped by TTL or by their bound (reason="capacity": DRIFTGATE_JOIN_MAX_PENDING for predictions, DRIFTGATE_JOIN_MAX_EARLY_LABELS per model for labels).',
       labelNames: ['model', 'kind', 'reason'] as const,
       registers,
     }),
@@ -70,6 +70,18 @@ export function createMonitorMetrics(registry: Registry) {
       name: 'driftgate_monitor_duplicates_total',
       help: 'Events ignored because their id was seen before (at-least-once redelivery).',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    labelDuplicates: new Counter({
+      name: 'driftgate_label_duplicates_total',
+      help: 'Labels for a (model, prediction id) that already had one: ignored, the first label is kept. value="same" repeats it (a retry, a redelivery), value="different" contradicts it.',
+      labelNames: ['model', 'value'] as const,
+      registers,
+    }),
+    earlyLabels: new Gauge({
+      name: 'driftgate_monitor_early_labels',
+      help: 'Labels waiting for their prediction, per model (bounded per model by DRIFTGATE_JOIN_MAX_EARLY_LABELS).',
+      labelNames: ['model'] as const,
       registers,
     }),
     labelCoverage: new Gauge({

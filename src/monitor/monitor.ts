@@ -30,8 +30,10 @@ export interface DriftMonitorOptions {
   groupId?: string;
   /** How long a prediction waits for its label (and a label for its prediction), in event-time ms. @defaultValue 7 days */
   joinTtlMs?: number;
-  /** Entries of each kind that may wait to be joined; beyond it the oldest are dropped and counted. @defaultValue 1,000,000 */
+  /** Predictions that may wait for their label, all models together; beyond it the oldest are dropped and counted. @defaultValue 1,000,000 */
   maxPending?: number;
+  /** Labels that may wait for their prediction, per model; beyond it that model's oldest are dropped and counted. @defaultValue 100,000 */
+  maxEarlyLabels?: number;
   /** Joined labels between two performance verdicts. @defaultValue 50 */
   performanceEvery?: number;
   /** How often consumer lag is read from the bus, in ms; 0 = never. @defaultValue 10000 */
@@ -75,17 +77,21 @@ export class DriftMonitor {
   private outboxPending = true;
   private readonly joinTtlMs: number;
   private readonly maxPending: number;
+  private readonly maxEarlyLabels: number;
   private readonly performanceEvery: number;
   /** Per prediction id in the batch being checked: the models (and versions) that predicted it. */
   private batchPredictions = new Map<string, Map<string, number>>();
   /** The waiting prediction (or null: none) the checks found for a label, so applying it looks up nothing more. */
   private readonly waitingFor = new WeakMap<LabelEvent, WaitingPrediction | null>();
+  /** Models whose early-label gauge was set, so one that empties is set back to 0. */
+  private readonly earlyReported = new Set<string>();
 
   constructor(private readonly opts: DriftMonitorOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.metrics = createMonitorMetrics(opts.registry);
     this.joinTtlMs = opts.joinTtlMs ?? 7 * 24 * 3600 * 1000;
     this.maxPending = opts.maxPending ?? 1_000_000;
+    this.maxEarlyLabels = opts.maxEarlyLabels ?? 100_000;
     this.performanceEvery = opts.performanceEvery ?? 50;
     this.watermark = opts.store.getState<number>('watermark') ?? 0;
     this.reportPending();
@@ -180,6 +186,13 @@ export class DriftMonitor {
     const pending = this.opts.store.pendingCounts();
     this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
     this.metrics.pending.set({ kind: 'label' }, pending.labels);
+    const early = this.opts.store.earlyLabelCounts();
+    for (const model of this.earlyReported) if (!early.has(model)) this.metrics.earlyLabels.set({ model }, 0);
+    this.earlyReported.clear();
+    for (const [model, n] of early) {
+      this.metrics.earlyLabels.set({ model }, n);
+      this.earlyReported.add(model);
+    }
   }
 
   private applyInTransaction(batch: EventBatch, decisions: { state: VersionState; decision: Decision }[]): void {
@@ -188,7 +201,7 @@ export class DriftMonitor {
     for (const event of batch.predictions) this.applyPrediction(event, touched, decisions);
     for (const event of batch.labels) this.applyLabel(event, touched, decisions);
 
-    for (const e of store.expire(this.watermark, this.joinTtlMs, this.maxPending)) {
+    for (const e of store.expire(this.watermark, { ttlMs: this.joinTtlMs, maxPendingPredictions: this.maxPending, maxEarlyLabels: this.maxEarlyLabels })) {
       this.countLater.push(() => this.metrics.expired.inc({ model: e.model, kind: e.kind, reason: e.reason }, e.count));
       if (e.kind === 'prediction') this.countCoverage(e.model, 0, e.count);
     }
@@ -252,7 +265,12 @@ export class DriftMonitor {
     };
     const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts }, judge, this.waitingFor.get(event));
     if (result.status === 'duplicate') {
-      this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'label' }));
+      // The first label of a pair is kept (docs/monitoring.md, "Second labels"); repeats and conflicts are counted.
+      const value = result.sameValue ? 'same' : 'different';
+      this.countLater.push(() => {
+        this.metrics.duplicates.inc({ kind: 'label' });
+        this.metrics.labelDuplicates.inc({ model: event.model, value });
+      });
       return;
     }
     if (result.status === 'rejected') {

@@ -71,6 +71,7 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     groupId: config.monitorGroup,
     joinTtlMs: config.joinTtlMs,
     maxPending: config.joinMaxPending,
+    maxEarlyLabels: config.joinMaxEarlyLabels,
     lagIntervalMs: config.monitorLagIntervalMs,
   });
   try {

@@ -150,12 +150,22 @@ export type AddPredictionResult =
   | { status: 'joined'; label: string; labeledTs: number };
 
 export type AddLabelResult =
-  /** This (model, id) already has a label; it is kept. */
-  | { status: 'duplicate' }
+  /** This (model, id) already has a label; it is kept, and `sameValue` tells a repeat from a conflicting label. */
+  | { status: 'duplicate'; sameValue: boolean }
   | { status: 'early' }
   /** The waiting prediction cannot be judged with this label; nothing was written. */
   | { status: 'rejected'; reason: string }
   | { status: 'joined'; prediction: Omit<StoredPrediction, 'features'> };
+
+/** What `expire` drops: entries older than the TTL, and the oldest beyond each bound. */
+export interface ExpiryBounds {
+  /** How long either half of a pair waits for the other, in event-time ms. */
+  ttlMs: number;
+  /** Predictions waiting for their label, all models together. */
+  maxPendingPredictions: number;
+  /** Labels waiting for their prediction, per model. */
+  maxEarlyLabels: number;
+}
 
 export class MonitorStore {
   readonly path: string;
@@ -172,6 +182,7 @@ export class MonitorStore {
     completeEarlyLabel: Statement<[number, number, string, string, number, string, string]>;
     dropEarlyLabel: Statement<[number, number, string, string, string, string]>;
     findWaiting: Statement<[string, string], WaitingPrediction>;
+    findLabel: Statement<[string, string], { label: string | null }>;
     pairsOfId: Statement<[string], { model: string; version: number | null; ts: number | null; output: string | null; has_label: number }>;
     joinLabel: Statement<[string, number, number, string, string]>;
     insertEarlyLabel: Statement<[string, string, string, number]>;
@@ -216,6 +227,7 @@ export class MonitorStore {
       completeEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, joined_seq = ? WHERE id = ? AND model = ?'),
       dropEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, label = NULL, labeled_ts = NULL WHERE id = ? AND model = ?'),
       findWaiting: db.prepare('SELECT model, version, ts, output FROM predictions WHERE id = ? AND model = ? AND label IS NULL AND features IS NOT NULL'),
+      findLabel: db.prepare('SELECT label FROM predictions WHERE id = ? AND model = ?'),
       pairsOfId: db.prepare('SELECT model, version, ts, output, label IS NOT NULL AS has_label FROM predictions WHERE id = ?'),
       joinLabel: db.prepare('UPDATE predictions SET label = ?, labeled_ts = ?, joined_seq = ? WHERE id = ? AND model = ? AND label IS NULL AND features IS NOT NULL'),
       insertEarlyLabel: db.prepare('INSERT OR IGNORE INTO predictions (id, model, label, labeled_ts) VALUES (?, ?, ?, ?)'),
@@ -292,7 +304,10 @@ export class MonitorStore {
         return { status: 'joined', prediction: { id: l.id, model: row.model, version: row.version, ts: row.ts, output: row.output } };
       }
     }
-    if (this.stmt.insertEarlyLabel.run(l.id, l.model, l.label, l.ts).changes === 0) return { status: 'duplicate' };
+    if (this.stmt.insertEarlyLabel.run(l.id, l.model, l.label, l.ts).changes === 0) {
+      const kept = this.stmt.findLabel.get(l.id, l.model);
+      return { status: 'duplicate', sameValue: kept?.label === l.label };
+    }
     this.changeEarly(l.model, 1);
     return { status: 'early' };
   }
@@ -320,11 +335,13 @@ export class MonitorStore {
   /**
    * Drops predictions that waited longer than `ttlMs` for a label and labels that waited as long for
    * their prediction (both measured against `now`, the monitor's event-time watermark), then the
-   * oldest waiting entries beyond `maxPending` of each kind. Returns the counts per model.
+   * oldest waiting predictions beyond `maxPendingPredictions` (all models together) and the oldest
+   * early labels of each model beyond `maxEarlyLabels`: a flood of labels for one model never pushes
+   * out another model's. Returns the counts per model.
    */
-  expire(now: number, ttlMs: number, maxPending: number): Expired[] {
+  expire(now: number, bounds: ExpiryBounds): Expired[] {
     const out: Expired[] = [];
-    const cutoff = now - ttlMs;
+    const cutoff = now - bounds.ttlMs;
     const push = (model: string, kind: ExpiryKind, reason: ExpiryReason, count: number) => {
       if (count > 0) out.push({ model, kind, reason, count });
     };
@@ -336,32 +353,31 @@ export class MonitorStore {
       this.db.prepare('DELETE FROM predictions WHERE label IS NULL AND ts < ?').run(cutoff);
       this.recount();
     }
-    if (this.waitingPredictions > maxPending) {
+    if (this.waitingPredictions > bounds.maxPendingPredictions) {
       const victims = this.db
         .prepare('SELECT id, model FROM predictions WHERE label IS NULL ORDER BY ts, id LIMIT ?')
-        .all(this.waitingPredictions - maxPending) as { id: string; model: string }[];
+        .all(this.waitingPredictions - bounds.maxPendingPredictions) as { id: string; model: string }[];
       for (const v of victims) this.stmt.deleteRow.run(v.id, v.model);
       for (const { model, n } of countByModel(victims)) push(model, 'prediction', 'capacity', n);
       this.waitingPredictions -= victims.length;
     }
-    for (const model of [...this.early.keys()]) {
+    for (const [model, count] of [...this.early]) {
+      let left = count;
       const first = this.db.prepare('SELECT MIN(labeled_ts) AS t FROM predictions WHERE features IS NULL AND model = ?').get(model) as { t: number | null };
       if (first.t !== null && first.t < cutoff) {
         const gone = this.db.prepare('DELETE FROM predictions WHERE features IS NULL AND model = ? AND labeled_ts < ?').run(model, cutoff).changes;
         push(model, 'label', 'ttl', gone);
-        this.changeEarly(model, -gone);
+        left -= gone;
       }
-    }
-    const early = this.pendingCounts().labels;
-    if (early > maxPending) {
-      const victims = this.db
-        .prepare('SELECT id, model FROM predictions WHERE features IS NULL ORDER BY labeled_ts, id LIMIT ?')
-        .all(early - maxPending) as { id: string; model: string }[];
-      for (const v of victims) this.stmt.deleteRow.run(v.id, v.model);
-      for (const { model, n } of countByModel(victims)) {
-        push(model, 'label', 'capacity', n);
-        this.changeEarly(model, -n);
+      if (left > bounds.maxEarlyLabels) {
+        const victims = this.db
+          .prepare('SELECT id FROM predictions WHERE features IS NULL AND model = ? ORDER BY labeled_ts, id LIMIT ?')
+          .all(model, left - bounds.maxEarlyLabels) as { id: string }[];
+        for (const v of victims) this.stmt.deleteRow.run(v.id, model);
+        push(model, 'label', 'capacity', victims.length);
+        left -= victims.length;
       }
+      this.changeEarly(model, left - count);
     }
     return out;
   }
@@ -385,6 +401,11 @@ export class MonitorStore {
     let labels = 0;
     for (const n of this.early.values()) labels += n;
     return { predictions: this.waitingPredictions, labels };
+  }
+
+  /** Early labels (waiting for their prediction) per model; models without any are left out. */
+  earlyLabelCounts(): Map<string, number> {
+    return new Map(this.early);
   }
 
   /** The labeled window of a model, newest first (at most `limit` examples). */

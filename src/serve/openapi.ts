@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import * as s from './schemas.js';
 
-type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; status?: number; errors?: number[]; admin?: boolean };
+type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; status?: number; errors?: number[]; admin?: boolean; labelToken?: boolean };
 
 const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
 const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
@@ -23,6 +23,8 @@ function operation(op: Op, path: string) {
     ...(params.length ? { parameters: params } : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.body) } } } } : {}),
     ...(op.admin ? { security: [{ bearer: [] }] } : {}),
+    // the label token is optional: without DRIFTGATE_LABEL_TOKEN the endpoint is open ({})
+    ...(op.labelToken ? { security: [{ labelBearer: [] }, {}] } : {}),
     responses,
   };
 }
@@ -89,7 +91,15 @@ export function buildOpenApi(): Record<string, unknown> {
     '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
     '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
     '/v2/models/{model}/labels': {
-      post: { summary: 'Ground-truth labels for earlier predictions (by prediction id)', tag: 'labels', body: s.labelsRequest, ok: s.labelsResponse, status: 202, errors: [400, 404, 413, 415, 503] },
+      post: {
+        summary: 'Ground-truth labels for earlier predictions (by prediction id)',
+        tag: 'labels',
+        body: s.labelsRequest,
+        ok: s.labelsResponse,
+        status: 202,
+        errors: [400, 401, 403, 404, 413, 415, 503],
+        labelToken: true,
+      },
     },
     '/v1/models/{model}:predict': { post: { summary: 'Row-oriented predict on the serving version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
     '/v1/models/{model}/versions/{version}:predict': { post: { summary: 'Row-oriented predict on one version', tag: 'predict', body: s.predictRequest, ok: s.predictResponse, errors: inferErrors } },
@@ -114,7 +124,10 @@ export function buildOpenApi(): Record<string, unknown> {
     paths,
     components: {
       schemas: components(),
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_ADMIN_TOKEN' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_ADMIN_TOKEN' },
+        labelBearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_LABEL_TOKEN (required while it is set)' },
+      },
     },
   };
 }

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { consumeEvents, loadConfig, silentLogger, topicNames } from '../../src/core/index.js';
-import type { Config, LabelEvent, Subscription } from '../../src/core/index.js';
+import type { Config, LabelEvent, LabelRecordLike, Subscription } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
-import { post, tempRepo } from '../helpers/gateway.js';
+import { metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
+import type { RunningGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/private-broker.js';
 
 describe('POST /v2/models/{m}/labels', () => {
@@ -81,5 +82,43 @@ describe('POST /v2/models/{m}/labels', () => {
     assert.equal(unknownModel.status, 404);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(received.length, before, 'nothing from a rejected request was published');
+  });
+});
+
+describe('POST /v2/models/{m}/labels with DRIFTGATE_LABEL_TOKEN', () => {
+  let gw: RunningGateway;
+  const recorded: LabelRecordLike[] = [];
+  const body = { labels: [{ id: 'p-1', label: 'setosa' }] };
+
+  before(async () => {
+    gw = await startGateway({ models: ['iris-onnx'], config: { labelToken: 's3cret-label-token' }, deps: { labels: { record: (l) => void recorded.push(...l) } } });
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  it('refuses a call without the token (401) or with a wrong one (403), and records nothing of it', async () => {
+    const missing = await post(`${gw.url}/v2/models/iris-onnx/labels`, body);
+    assert.equal(missing.status, 401);
+    assert.match(String(missing.body.error), /label calls need an Authorization: Bearer <token> header/);
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="driftgate-labels"');
+    const basic = await post(`${gw.url}/v2/models/iris-onnx/labels`, body, { authorization: 'Basic czNjcmV0' });
+    assert.equal(basic.status, 401);
+    for (const token of ['wrong', 's3cret-label-token-and-more', 's3cret-label-toke']) {
+      const wrong = await post(`${gw.url}/v2/models/iris-onnx/labels`, body, { authorization: `Bearer ${token}` });
+      assert.equal(wrong.status, 403, token);
+      assert.equal(wrong.body.error, 'the label token is wrong');
+    }
+    // refused before the body is read: a body that would be a 400 still gets the 401
+    const bad = await post(`${gw.url}/v2/models/iris-onnx/labels`, '{not json');
+    assert.equal(bad.status, 401);
+    assert.equal(recorded.length, 0);
+  });
+
+  it('accepts the right token', async () => {
+    const res = await post(`${gw.url}/v2/models/iris-onnx/labels`, body, { authorization: 'Bearer s3cret-label-token' });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.deepEqual(recorded.map((l) => [l.id, l.label]), [['p-1', 'setosa']]);
+    assert.equal(await metricValue(gw.url, 'driftgate_requests_total', { endpoint: '/v2/models/{model}/labels', status: '4xx' }), 6);
   });
 });

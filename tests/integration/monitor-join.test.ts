@@ -1,6 +1,7 @@
 // The join through the whole monitor on the embedded bus: pairs are keyed by (model, prediction id),
-// and a label that cannot join its model's prediction is dead-lettered on its own while the rest of its
-// batch goes on.
+// a label that cannot join its model's prediction is dead-lettered on its own while the rest of its
+// batch goes on, a second label for a pair never replaces the first, and early labels are bounded per
+// model.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,7 @@ interface Running {
 }
 
 /** A monitor on an embedded bus with one partition per topic, so the labels of one publish reach it in one batch. */
-async function running(manifests: Manifest[]): Promise<Running> {
+async function running(manifests: Manifest[], options: { maxEarlyLabels?: number } = {}): Promise<Running> {
   const skipped: DeliveryFailure[] = [];
   const bus = new EmbeddedBus({ maxAttempts: 2, retryBackoffMs: 10, onError: (f) => skipped.push(f) });
   await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 1, replicationFactor: 1 })));
@@ -69,7 +70,7 @@ async function running(manifests: Manifest[]): Promise<Running> {
   const store = new MonitorStore({ path: join(dir, 'monitor.db') });
   const catalog = new ModelCatalog(manifestSource(manifests), silentLogger);
   const registry = new Registry();
-  const monitor = new DriftMonitor({ bus, topics, store, catalog, policy: parsePolicyDocument('{}'), registry, logger: silentLogger, lagIntervalMs: 0 });
+  const monitor = new DriftMonitor({ bus, topics, store, catalog, policy: parsePolicyDocument('{}'), registry, logger: silentLogger, lagIntervalMs: 0, ...options });
   await monitor.start();
   const deadLetters: BusMessage[] = [];
   await bus.subscribe({ groupId: 'dead-letter-reader', topics: [topics.deadLetter], fromBeginning: true, handle: async (m) => void deadLetters.push(...m) });
@@ -170,6 +171,49 @@ describe('monitor join by (model, id)', () => {
     await label(r, [{ id: 'g-2', model: 'grow', label: 'b', ts: at(3000) }]);
     await waitFor('a good label joins', 10_000, () => r.store.labeledCount('grow') === 1);
     assert.deepEqual(r.skipped, []);
+    await r.close();
+  });
+});
+
+describe('monitor: second labels and early labels', () => {
+  it('keeps the first label of a pair and counts repeats and contradictions per model', async () => {
+    const r = await running([syntheticManifest({ name: 'clf', rows: 200 })]);
+    await predict(r, [classified('c-1', 'clf', 'a', 0)]);
+    await consumed(r, topics.predictions, 1);
+    await label(r, [{ id: 'c-1', model: 'clf', label: 'a', ts: at(1000) }]);
+    await waitFor('joined', 10_000, () => r.store.labeledCount('clf') === 1);
+    // a contradicting label, then a repeat of the first (a client retry)
+    await label(r, [{ id: 'c-1', model: 'clf', label: 'b', ts: at(2000) }]);
+    await label(r, [{ id: 'c-1', model: 'clf', label: 'a', ts: at(3000) }]);
+    await consumed(r, topics.labels, 3);
+    assert.equal(await r.counter('driftgate_label_duplicates_total', { model: 'clf', value: 'different' }), 1);
+    assert.equal(await r.counter('driftgate_label_duplicates_total', { model: 'clf', value: 'same' }), 1);
+    const [example] = r.store.labeledExamples('clf');
+    assert.deepEqual([example?.label, example?.labeledTs], ['a', T0 + 1000], 'the first label stays, as the monitor judged it');
+    assert.equal(r.monitor.summaries().find((v) => v.model === 'clf')?.performance.count, 1, 'the pair counted once in the live performance');
+    assert.equal(r.deadLetters.length, 0);
+    await r.close();
+  });
+
+  it('bounds early labels per model: a flood for one model evicts only its own oldest, counted per model', async () => {
+    const r = await running([syntheticManifest({ name: 'clf', rows: 200 }), regressor('reg')], { maxEarlyLabels: 5 });
+    await label(r, [{ id: 'r-early', model: 'reg', label: 12, ts: at(0) }]);
+    await consumed(r, topics.labels, 1);
+    await label(
+      r,
+      Array.from({ length: 20 }, (_, i) => ({ id: `guess-${i}`, model: 'clf', label: 'a', ts: at(10 + i) })),
+    );
+    await consumed(r, topics.labels, 21);
+    assert.equal(await r.counter('driftgate_join_expired_total', { model: 'clf', kind: 'label', reason: 'capacity' }), 15);
+    assert.equal(await r.counter('driftgate_join_expired_total', { model: 'reg', kind: 'label', reason: 'capacity' }), 0);
+    assert.equal(await r.counter('driftgate_monitor_early_labels', { model: 'clf' }), 5);
+    assert.equal(await r.counter('driftgate_monitor_early_labels', { model: 'reg' }), 1);
+    // the newest guesses are the ones kept; the regressor's early label still joins its prediction
+    assert.deepEqual(r.store.pairsOf('guess-19'), [{ model: 'clf', hasPrediction: false, hasLabel: true }]);
+    assert.deepEqual(r.store.pairsOf('guess-0'), []);
+    await predict(r, [{ id: 'r-early', model: 'reg', version: 1, ts: at(100), features, output: { value: 11 }, latency_ms: 1 }]);
+    await waitFor('the regressor pair joined', 10_000, () => r.store.labeledCount('reg') === 1);
+    assert.equal(await r.counter('driftgate_monitor_early_labels', { model: 'reg' }), 0);
     await r.close();
   });
 });

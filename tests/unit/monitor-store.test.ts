@@ -59,10 +59,10 @@ describe('MonitorStore join', () => {
     store.addPrediction(prediction('p1', 1000));
     assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
     store.addLabel(label('p1', 2000));
-    assert.deepEqual(store.addLabel(label('p1', 2000)), { status: 'duplicate' });
+    assert.deepEqual(store.addLabel(label('p1', 2000)), { status: 'duplicate', sameValue: true });
     assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
     store.addLabel(label('early', 2000));
-    assert.deepEqual(store.addLabel(label('early', 2000)), { status: 'duplicate' });
+    assert.deepEqual(store.addLabel(label('early', 2000)), { status: 'duplicate', sameValue: true });
     assert.equal(store.labeledCount('iris'), 1);
     store.close();
   });
@@ -90,6 +90,20 @@ describe('MonitorStore join by (model, id)', () => {
     store.close();
   });
 
+  it('keeps the first label of a pair, joined or early, and tells a repeat from a contradiction', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addPrediction(prediction('p1', 1000));
+    assert.equal(store.addLabel(label('p1', 2000, 'a')).status, 'joined');
+    assert.deepEqual(store.addLabel(label('p1', 2100, 'b')), { status: 'duplicate', sameValue: false });
+    assert.deepEqual(store.addLabel(label('p1', 2200, 'a')), { status: 'duplicate', sameValue: true });
+    assert.equal(store.labeledExamples('iris')[0]?.label, 'a');
+    assert.deepEqual(store.addLabel(label('p2', 2000, 'b')), { status: 'early' });
+    assert.deepEqual(store.addLabel(label('p2', 2100, 'a')), { status: 'duplicate', sameValue: false });
+    const joined = store.addPrediction(prediction('p2', 2500));
+    assert.equal(joined.status === 'joined' && JSON.parse(joined.label), 'b');
+    store.close();
+  });
+
   it('writes nothing for a pair the judge refuses, and drops an early label it refuses', () => {
     const store = new MonitorStore({ path: ':memory:' });
     store.addPrediction(prediction('p1', 1000));
@@ -113,12 +127,12 @@ describe('MonitorStore join by (model, id)', () => {
     assert.ok(seen?.hasPrediction);
     const first = store.addLabel(label('p1', 2000, 'a'), undefined, seen.prediction);
     assert.equal(first.status === 'joined' && first.prediction.ts, 1000);
-    assert.deepEqual(store.addLabel(label('p1', 2000, 'b'), undefined, seen.prediction), { status: 'duplicate' });
+    assert.deepEqual(store.addLabel(label('p1', 2000, 'b'), undefined, seen.prediction), { status: 'duplicate', sameValue: false });
     assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 0 });
     assert.equal(store.labeledExamples('iris')[0]?.label, 'a');
     // null: the checks saw no prediction of the pair; two labels of one batch, the second a duplicate
     assert.deepEqual(store.addLabel(label('p2', 2000, 'a'), undefined, null), { status: 'early' });
-    assert.deepEqual(store.addLabel(label('p2', 2000, 'a'), undefined, null), { status: 'duplicate' });
+    assert.deepEqual(store.addLabel(label('p2', 2000, 'a'), undefined, null), { status: 'duplicate', sameValue: true });
     store.close();
   });
 });
@@ -130,7 +144,7 @@ describe('MonitorStore bounds', () => {
     store.addPrediction(prediction('other', 1500, 'delivery'));
     store.addPrediction(prediction('fresh', 9000));
     store.addLabel(label('orphan', 1200));
-    const expired = store.expire(10_000, 5000, 100);
+    const expired = store.expire(10_000, { ttlMs: 5000, maxPendingPredictions: 100, maxEarlyLabels: 100 });
     assert.deepEqual(
       expired.sort((a, b) => a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind)),
       [
@@ -148,11 +162,26 @@ describe('MonitorStore bounds', () => {
   it('drops the oldest waiting entries beyond the pending bound', () => {
     const store = new MonitorStore({ path: ':memory:' });
     for (let i = 0; i < 10; i++) store.addPrediction(prediction(`p${i}`, 1000 + i));
-    const expired = store.expire(2000, 60_000, 6);
+    const expired = store.expire(2000, { ttlMs: 60_000, maxPendingPredictions: 6, maxEarlyLabels: 100 });
     assert.deepEqual(expired, [{ model: 'iris', kind: 'prediction', reason: 'capacity', count: 4 }]);
     assert.equal(store.pendingCounts().predictions, 6);
     assert.deepEqual(store.addLabel(label('p0', 2000)), { status: 'early' }, 'p0 was among the oldest and is gone');
     assert.equal(store.addLabel(label('p9', 2000)).status, 'joined');
+    store.close();
+  });
+
+  it('bounds early labels per model: a flood of labels for one model drops only its own oldest', () => {
+    const store = new MonitorStore({ path: ':memory:' });
+    store.addLabel(label('d-early', 1000, 12, 'delivery'));
+    for (let i = 0; i < 10; i++) store.addLabel(label(`flood-${i}`, 1001 + i));
+    assert.deepEqual(store.pendingCounts(), { predictions: 0, labels: 11 });
+    const expired = store.expire(2000, { ttlMs: 60_000, maxPendingPredictions: 100, maxEarlyLabels: 4 });
+    assert.deepEqual(expired, [{ model: 'iris', kind: 'label', reason: 'capacity', count: 6 }]);
+    assert.deepEqual(store.earlyLabelCounts(), new Map([['delivery', 1], ['iris', 4]]));
+    assert.deepEqual(store.addLabel(label('flood-5', 2000)), { status: 'early' }, 'flood-5 was among the oldest and is gone');
+    assert.deepEqual(store.addLabel(label('flood-9', 2000)), { status: 'duplicate', sameValue: true });
+    const joined = store.addPrediction({ ...prediction('d-early', 1500, 'delivery'), output: JSON.stringify({ value: 11 }) });
+    assert.equal(joined.status, 'joined', "the other model's early label survived the flood");
     store.close();
   });
 

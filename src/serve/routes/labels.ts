@@ -1,9 +1,12 @@
 // Ground truth in: POST /v2/models/{m}/labels with {"labels": [{"id", "label"}]}. Ids are the
 // prediction ids the predict/infer responses returned. Labels are checked against the serving
 // version's manifest (a class name or index for classifiers, a number for regressors) and handed to
-// the event pipeline; the monitor joins them with their predictions.
+// the event pipeline; the monitor joins them with their predictions. Labels judge models and become
+// training data, so DRIFTGATE_LABEL_TOKEN, when set, guards the endpoint with a bearer token.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
-import { describeValue, invalidInput } from '../../core/index.js';
+import type { RequestHandler } from 'express';
+import { describeValue, DriftgateError, invalidInput } from '../../core/index.js';
 import type { LabelRecordLike, Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkModelName } from '../repository.js';
@@ -18,9 +21,33 @@ export function normaliseLabel(manifest: Manifest, label: string | number): stri
   return Number.isInteger(label) && label >= 0 && label < classes.length ? classes[label] : undefined;
 }
 
+/**
+ * Refuses label calls without the bearer token (401) or with another one (403) while a token is set;
+ * lets every call through while it is unset. Runs before the body is read, so a refused call costs
+ * no parsing.
+ */
+export function labelAuth(token: string | undefined): RequestHandler {
+  // Comparing digests keeps the comparison constant-time whatever length the caller sends.
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const expected = token === undefined ? undefined : digest(token);
+  return (req, res, next) => {
+    if (!expected) return next();
+    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!match) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="driftgate-labels"');
+      return next(new DriftgateError('UNAUTHORIZED', 'label calls need an Authorization: Bearer <token> header (the gateway sets DRIFTGATE_LABEL_TOKEN)'));
+    }
+    if (!timingSafeEqual(digest(match[1]!.trim()), expected)) return next(new DriftgateError('FORBIDDEN', 'the label token is wrong'));
+    next();
+  };
+}
+
 export function labelRoutes(ctx: GatewayContext): Router {
   const r = Router();
-  r.post('/v2/models/:model/labels', endpoint('/v2/models/{model}/labels'), ...ctx.body, (req, res) => {
+  if (ctx.config.labelToken === undefined) {
+    ctx.logger.warn('labels are accepted without a token: set DRIFTGATE_LABEL_TOKEN in production, since labels judge models and become training data');
+  }
+  r.post('/v2/models/:model/labels', endpoint('/v2/models/{model}/labels'), labelAuth(ctx.config.labelToken), ...ctx.body, (req, res) => {
     const model = checkModelName(String(req.params.model));
     const body = parseBody(labelsRequest, req.body);
     const manifest = ctx.registry.manifest(model);
