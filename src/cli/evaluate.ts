@@ -3,9 +3,9 @@
 // the manifest's preprocessing, so the numbers are those of the version as it is served.
 // Exit codes: 0 printed; 2 bad flags, unknown model or version, bad data; 1 anything else.
 import { stat } from 'node:fs/promises';
-import { MANIFEST_FILE, isDriftgateError } from '../core/index.js';
+import { MANIFEST_FILE, ModelRepository, isDriftgateError } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
-import { ModelRepository, openRuntime } from '../serve/index.js';
+import { openRuntime } from '../serve/index.js';
 import { evaluateVersion, formatErrorAnalysis, formatMetrics, readCsv, readJsonl, selectColumns } from '../train/index.js';
 import type { EvaluationExample, RawTable, VersionEvaluation } from '../train/index.js';
 import { EXIT_USAGE, UsageError, dataKind, integerFlag, isInputError, oneLine, parseFlags, required } from './args.js';

@@ -7,8 +7,9 @@ import { startDriftgate } from './stack.js';
 const USAGE = `usage: driftgate <command>
 
 commands:
-  serve      run the gateway on the model repository, with the drift monitor (default)
+  serve      run the gateway on the model repository, with the drift monitor and the retrain loop (default)
   monitor    run only the drift monitor, as a Kafka consumer (needs KAFKA_BROKERS)
+  retrain    run only the retrain loop, as a Kafka consumer (needs KAFKA_BROKERS)
   train      train or fine-tune a model from a CSV/JSONL file and write a new version
   evaluate   score a model version on labelled data: metrics and error analysis
   openapi    print the OpenAPI document of the HTTP API
@@ -25,6 +26,7 @@ async function serve(): Promise<void> {
   const { gateway, port } = driftgate;
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
   if (driftgate.monitor) logger.info('drift monitor running', { port: driftgate.monitor.port, store: config.monitorStore });
+  if (driftgate.retrainer) logger.info('retrain loop running', { store: config.retrainStore });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
   exitOnSignals(logger, () => driftgate.close());
 }
@@ -38,6 +40,11 @@ async function main(argv: string[]): Promise<void> {
       const { monitorCommand } = await import('./monitor.js');
       const config = loadConfig();
       return monitorCommand(config, createLogger(config.logLevel));
+    }
+    case 'retrain': {
+      const { retrainCommand } = await import('./retrain.js');
+      const config = loadConfig();
+      return retrainCommand(config, createLogger(config.logLevel));
     }
     case 'train': {
       const { trainCommand } = await import('./train.js');

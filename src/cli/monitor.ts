@@ -1,10 +1,9 @@
 // `driftgate monitor`: the drift monitor as its own process, a member of a Kafka consumer group, so
 // monitors scale by partition independently of the gateways. It reads manifests from the same model
 // repository the gateways serve.
-import { ConfigError, createEventBus, describeError, eventTopicSpecs } from '../core/index.js';
+import { ConfigError, ModelRepository, createEventBus, describeError, eventTopicSpecs } from '../core/index.js';
 import type { Config, Logger } from '../core/index.js';
 import { loadPolicy, startMonitor } from '../monitor/index.js';
-import { ModelRepository } from '../serve/index.js';
 import { exitOnSignals } from './shutdown.js';
 import { busConfig } from './stack.js';
 

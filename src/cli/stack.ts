@@ -2,12 +2,15 @@
 // creates the topics, starts the event publisher with its on-disk spool, and the gateway that
 // publishes predictions and labels through it. Shut down in reverse order.
 import { Registry } from 'prom-client';
-import { DiskSpool, EventPublisher, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
+import { DiskSpool, EventPublisher, ModelRepository, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
 import type { BusConfig, Config, EventBus, Logger } from '../core/index.js';
+import { startRetrainer } from '../lifecycle/index.js';
+import type { RunningRetrainer } from '../lifecycle/index.js';
 import { loadPolicy, startMonitor } from '../monitor/index.js';
 import type { RunningMonitor } from '../monitor/index.js';
-import { ModelRepository, createGateway, createServeMetrics, parseSampling, publishingSinks } from '../serve/index.js';
+import { ModelEventFollower, createGateway, createServeMetrics, parseSampling, publishingModelEvents, publishingSinks } from '../serve/index.js';
 import type { Gateway } from '../serve/index.js';
+import { trainingBackend } from './retrain-backend.js';
 
 export interface Driftgate {
   config: Config;
@@ -17,6 +20,10 @@ export interface Driftgate {
   port: number;
   /** The embedded drift monitor, unless DRIFTGATE_MONITOR is off. */
   monitor: RunningMonitor | undefined;
+  /** The embedded retrain loop, unless DRIFTGATE_RETRAIN is off. */
+  retrainer: RunningRetrainer | undefined;
+  /** Follows model events so promotions and rollbacks made anywhere swap in at once. */
+  follower: ModelEventFollower;
   close(): Promise<void>;
 }
 
@@ -75,18 +82,45 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
     breakerResetMs: config.publishBreakerResetMs,
   });
   const sinks = publishingSinks(publisher, topics, parseSampling(config.payloadSampling));
-  const gateway = createGateway({ config, logger: logger.child({ component: 'gateway' }), metrics, sink: sinks.predictions, labels: sinks.labels });
+  const repo = new ModelRepository(config.modelRepo, {
+    logger: logger.child({ component: 'repository' }),
+    onPointerProblem: (model) => metrics.pointerProblems.inc({ model }),
+  });
+  const gateway = createGateway({
+    config,
+    logger: logger.child({ component: 'gateway' }),
+    metrics,
+    repo,
+    sink: sinks.predictions,
+    labels: sinks.labels,
+    modelEvents: publishingModelEvents(publisher, topics),
+  });
   const port = await gateway.listen();
   await gateway.start();
+  const follower = new ModelEventFollower({ bus, topics, registry: gateway.context.registry, logger: logger.child({ component: 'model-events' }), metricsRegistry: registry });
+  await follower.start();
+  gateway.context.follower = follower;
   // The monitor shares the gateway's registry, so one scrape of the gateway shows serving and drift.
   const monitor = config.monitor
     ? await startMonitor({
         config,
         bus,
-        manifests: new ModelRepository(config.modelRepo),
+        manifests: repo,
         logger: logger.child({ component: 'monitor' }),
         registry,
         port: opts.monitorPort,
+      })
+    : undefined;
+  // The retrain loop trains in worker threads, so serving keeps its event loop while it runs.
+  const retrainer = config.retrain
+    ? await startRetrainer({
+        config,
+        bus,
+        repo,
+        backend: trainingBackend(config, repo),
+        logger: logger.child({ component: 'retrainer' }),
+        registry,
+        port: null,
       })
     : undefined;
   return {
@@ -96,9 +130,13 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
     gateway,
     port,
     monitor,
+    retrainer,
+    follower,
     close: async () => {
       clearTimeout(topicRetry);
       await gateway.close();
+      await follower.stop();
+      await retrainer?.close();
       await publisher.close();
       await monitor?.close();
       await bus.close();

@@ -137,6 +137,7 @@ export const configOptions = {
   retrainMinTrain: option('DRIFTGATE_RETRAIN_MIN_TRAIN', int(10, 1_000_000).default(150), 'Fewest labeled examples a retrain trains on; with fewer in the window the job fails and says so.'),
   retrainMaxTrain: option('DRIFTGATE_RETRAIN_MAX_TRAIN', int(10, 10_000_000).default(2000), 'Most labeled examples a retrain trains on (the newest before the holdout).'),
   retrainReplayShare: option('DRIFTGATE_RETRAIN_REPLAY_SHARE', fraction.default(0.25), 'Rows replayed from the champion\'s training sample, as a share of the new rows, for data-drift and manual retrains (none after a performance drop: the old labels follow the old concept).'),
+  retrainWaitMs: option('DRIFTGATE_RETRAIN_WAIT_MS', int(0, 7 * 24 * 3600 * 1000).default(1_800_000), 'How long a retrain after a performance drop may wait for enough labels since the change began, in ms; then it fails.'),
   retrainTimeoutMs: option('DRIFTGATE_RETRAIN_TIMEOUT_MS', int(1000, 24 * 3600 * 1000).default(600_000), 'Longest a retrain\'s training may run, in ms; past it the job fails.'),
   gateMargin: option('DRIFTGATE_GATE_MARGIN', fraction.default(0.01), 'How much better a challenger must score than the champion on the holdout: accuracy points for classifiers, relative MAE reduction for regressors.'),
   gateTolerance: option('DRIFTGATE_GATE_TOLERANCE', fraction.default(0.02), 'How much worse a challenger may score on the champion\'s reference holdout after data drift (same units as the margin).'),

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { describeValue } from './describe.js';
 import { DriftgateError, describeError } from './errors.js';
 import type { Logger } from './logger.js';
 import { MANIFEST_FILE, manifestSchema, modelNameSchema } from './manifest.js';
@@ -49,13 +50,13 @@ export type ServingPointer = z.infer<typeof pointerSchema>;
 /** Checks a model name from a URL or a request; throws INVALID_INPUT naming the problem. */
 export function checkModelName(name: string): string {
   const result = modelNameSchema.safeParse(name);
-  if (!result.success) throw new DriftgateError('INVALID_INPUT', `invalid model name ${JSON.stringify(name.slice(0, 100))}: ${result.error.issues[0]?.message}`);
+  if (!result.success) throw new DriftgateError('INVALID_INPUT', `invalid model name ${describeValue(name)}: ${result.error.issues[0]?.message}`);
   return name;
 }
 
 /** Parses a version segment; throws INVALID_INPUT unless it is a positive integer. */
 export function checkVersion(raw: string): number {
-  if (!VERSION_DIR.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${JSON.stringify(raw.slice(0, 20))}: versions are positive integers`);
+  if (!VERSION_DIR.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${describeValue(raw)}: versions are positive integers`);
   return Number(raw);
 }
 

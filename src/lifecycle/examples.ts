@@ -39,9 +39,25 @@ export interface Selection {
  * Splits the window by time: the newest `holdoutShare` (at least `minHoldout`) is the holdout, and the
  * training rows are the older ones, from `since` on (the drift's onset, when the trigger knows it)
  * but at least the newest `minTrain` and at most the newest `maxTrain`.
+ *
+ * With `strict`, rows before `since` are never used, for training or holdout: after a concept change
+ * their labels follow the old concept, and a model trained on them would learn it again. A strict
+ * selection with too few rows since the onset reports a shortfall, and the caller waits for labels.
  */
-export function selectExamples(window: readonly Example[], rules: SelectionRules, since?: number): Selection {
-  const sorted = [...window].sort((a, b) => a.ts - b.ts || a.labelTs - b.labelTs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+export function selectExamples(window: readonly Example[], rules: SelectionRules, since?: number, strict = false): Selection {
+  let sorted = [...window].sort((a, b) => a.ts - b.ts || a.labelTs - b.labelTs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (strict && since !== undefined) {
+    const total = sorted.length;
+    sorted = sorted.filter((e) => e.ts >= since);
+    const need = Math.max(rules.minHoldout, Math.ceil(sorted.length * rules.holdoutShare)) + rules.minTrain;
+    if (sorted.length < need) {
+      return {
+        train: [],
+        holdout: [],
+        shortfall: `${sorted.length} labeled examples since the change began (of ${total} in the window); a retrain needs ${need}`,
+      };
+    }
+  }
   const holdoutSize = Math.max(rules.minHoldout, Math.ceil(sorted.length * rules.holdoutShare));
   const need = holdoutSize + rules.minTrain;
   if (sorted.length < need) {
@@ -90,6 +106,37 @@ export function hashSeed(text: string): number {
     h = Math.imul(h, 16777619);
   }
   return h >>> 0;
+}
+
+/**
+ * Estimates when a concept change began from the served predictions' correctness: the split of the
+ * time-ordered window that best separates an earlier, more accurate stretch from a later, less accurate
+ * one (the CUSUM statistic |mean before - mean after| * sqrt(k (n - k) / n)). Undefined when no split
+ * lowers accuracy by at least `minDrop`, or the window is shorter than `2 * minSegment`.
+ */
+export function estimateOnset(window: readonly Example[], minSegment = 20, minDrop = 0.1): number | undefined {
+  const sorted = [...window].sort((a, b) => a.ts - b.ts);
+  const n = sorted.length;
+  if (n < 2 * minSegment) return undefined;
+  const hit = sorted.map((e) => correctness(e));
+  if (hit.some((h) => h === undefined)) return undefined;
+  const prefix = [0];
+  for (const h of hit) prefix.push(prefix[prefix.length - 1]! + (h as number));
+  let best: { k: number; score: number } | undefined;
+  for (let k = minSegment; k <= n - minSegment; k++) {
+    const before = prefix[k]! / k;
+    const after = (prefix[n]! - prefix[k]!) / (n - k);
+    if (before - after < minDrop) continue;
+    const score = (before - after) * Math.sqrt((k * (n - k)) / n);
+    if (!best || score > best.score) best = { k, score };
+  }
+  return best ? sorted[best.k]!.ts : undefined;
+}
+
+/** 1 when the served prediction was right, 0 when wrong (classification only). */
+function correctness(e: Example): number | undefined {
+  if (!('label' in e.output)) return undefined;
+  return e.output.label === String(e.label) ? 1 : 0;
 }
 
 /** Live quality of served predictions: accuracy for classifiers, MAE for regressors. */

@@ -9,7 +9,7 @@ export { RetrainStore, JOB_STATES, PHASES, jobSchema } from './store.js';
 export type { RetrainJob, JobState, Phase, Watch } from './store.js';
 export { decideGate, improvementOf } from './gate.js';
 export type { GateDecision, GateRules, GateScores, SliceScore } from './gate.js';
-export { selectExamples, sampleRows, liveScore, hashSeed } from './examples.js';
+export { selectExamples, sampleRows, liveScore, hashSeed, estimateOnset } from './examples.js';
 export type { Example, Selection, SelectionRules, LiveScore } from './examples.js';
 export { createRetrainMetrics } from './metrics.js';
 export type { RetrainMetrics } from './metrics.js';

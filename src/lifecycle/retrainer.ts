@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { consumeEvents, describeError, isPromotable, toModelEventMessage } from '../core/index.js';
 import type { EventBus, EventTopics, LabeledEvent, Logger, Manifest, ModelEvent, ModelEventType, ModelRepository, Subscription } from '../core/index.js';
-import { hashSeed, liveScore, sampleRows, selectExamples } from './examples.js';
+import { estimateOnset, hashSeed, liveScore, sampleRows, selectExamples } from './examples.js';
 import type { Example, SelectionRules } from './examples.js';
 import { decideGate } from './gate.js';
 import type { GateScores } from './gate.js';
@@ -70,6 +70,8 @@ export interface RetrainSettings {
   watchTolerance: number;
   /** Longest a training may run; past it the job fails. */
   trainTimeoutMs: number;
+  /** How long a job after a concept change may wait for enough labels since the change. */
+  waitMs: number;
 }
 
 export interface RetrainerOptions {
@@ -101,6 +103,8 @@ export class Retrainer {
   private subscription: Subscription | undefined;
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborts = new Map<string, AbortController>();
+  /** Models whose open job waits for more labels. */
+  private readonly waiting = new Set<string>();
   private outboxBusy = false;
   private stopped = false;
   private readonly source: string;
@@ -240,6 +244,10 @@ export class Retrainer {
       this.metrics.windowExamples.set({ model }, this.opts.store.countExamples(model));
       const watch = this.opts.store.watch(model);
       if (watch) this.schedule(model, () => this.judgeWatch(watch));
+      if (this.waiting.delete(model)) {
+        const job = this.opts.store.openJobs().find((j) => j.model === model);
+        if (job) this.kick(job);
+      }
     }
   }
 
@@ -264,9 +272,27 @@ export class Retrainer {
       }
       job.champion = champion.manifest.version;
       const window = store.examples(job.model);
-      const since = job.trigger.since ? Date.parse(job.trigger.since) : undefined;
-      const selection = selectExamples(window, settings.selection, since);
-      if (selection.shortfall) throw new JobEnd(selection.shortfall);
+      // After a concept change only labels since it began are right; the served version's own
+      // correctness shows when that was better than the monitor's detection time does.
+      const concept = job.trigger.reason === 'performance';
+      let since = job.trigger.since ? Date.parse(job.trigger.since) : undefined;
+      if (concept) since = estimateOnset(window.filter((e) => e.version === champion.manifest.version)) ?? since;
+      const selection = selectExamples(window, settings.selection, since, concept && since !== undefined);
+      if (selection.shortfall) {
+        const deadline = Date.parse(job.trigger.requestedAt) + settings.waitMs;
+        if (concept && Date.now() < deadline) {
+          // Wait for labels: the job runs again when more arrive.
+          job.attempts -= 1;
+          job.waiting = selection.shortfall;
+          store.putJob(job);
+          this.waiting.add(job.model);
+          log.info('retrain job waits for labels', { shortfall: selection.shortfall });
+          return;
+        }
+        throw new JobEnd(selection.shortfall);
+      }
+      delete job.waiting;
+      if (since !== undefined) job.trigger.since = new Date(since).toISOString();
       const sample = await backend.trainingSample(champion).catch((err) => {
         log.warn('no training sample for replay and the reference check', { error: describeError(err) });
         return { train: [], holdout: [] };

@@ -44,6 +44,7 @@ export function retrainSettings(config: Config): RetrainSettings {
     watchLabels: config.watchLabels,
     watchTolerance: config.watchTolerance,
     trainTimeoutMs: config.retrainTimeoutMs,
+    waitMs: config.retrainWaitMs,
   };
 }
 

@@ -55,6 +55,8 @@ export const jobSchema = z.object({
       improvement: z.number().nullable(),
     })
     .optional(),
+  /** Why a queued job waits (too few labels since the change began). */
+  waiting: z.string().optional(),
   /** Why the job failed or was rejected, in a sentence. */
   error: z.string().optional(),
   /** The post-promotion watch's verdict, once it has one. */

@@ -4,8 +4,8 @@
 // snapshots and the decisions' outbox together), and the bus commits the batch only afterwards: at
 // least once end to end, and idempotent on replay because the store ignores ids it already has.
 import type { Counter, Registry } from 'prom-client';
-import { consumeEvents, DEAD_LETTER_HEADERS, describeError, EVENT_SCHEMA_VERSION, silentLogger, toModelEventMessage } from '../core/index.js';
-import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, OutgoingMessage, PredictionEvent, Subscription } from '../core/index.js';
+import { consumeEvents, DEAD_LETTER_HEADERS, describeError, EVENT_SCHEMA_VERSION, silentLogger, toLabeledMessage, toModelEventMessage } from '../core/index.js';
+import type { EventBatch, EventBus, EventTopics, LabelEvent, LabeledEvent, Logger, OutgoingMessage, PredictionEvent, Subscription } from '../core/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { evaluateLabels, evaluateWindow } from './drift.js';
 import type { ColumnDrift, DriftReport } from './drift.js';
@@ -40,6 +40,8 @@ export interface DriftMonitorOptions {
   lagIntervalMs?: number;
   /** `ce_source` of the decisions the monitor publishes. @defaultValue '/driftgate/monitor' */
   source?: string;
+  /** Publish each joined example on `driftgate.labeled` for the retrain loop. @defaultValue true */
+  publishLabeled?: boolean;
 }
 
 /** What one version looks like to an operator (GET /monitor/models). */
@@ -250,7 +252,9 @@ export class DriftMonitor {
       while (state.window.ready(ts)) this.evaluateDataWindow(state, decisions);
     }
     if (result.status === 'joined') {
-      this.applyJoin(state, predictedValue(event), JSON.parse(result.label) as string | number, ts, result.labeledTs, touched, decisions);
+      const label = JSON.parse(result.label) as string | number;
+      this.applyJoin(state, predictedValue(event), label, ts, result.labeledTs, touched, decisions);
+      this.publishJoined(state, event.id, ts, result.labeledTs, stored.features, event.output, label);
     }
   }
 
@@ -284,6 +288,33 @@ export class DriftMonitor {
     touched.add(state);
     const output = JSON.parse(p.output) as PredictionEvent['output'];
     this.applyJoin(state, predictedValue({ output }), event.label, p.ts, ts, touched, decisions);
+    const features = this.opts.publishLabeled === false ? undefined : this.opts.store.featuresOf(event.id, p.model);
+    if (features !== undefined) this.publishJoined(state, event.id, p.ts, ts, features, output, event.label);
+  }
+
+  /**
+   * Hands a joined example to the retrain loop (`driftgate.labeled`, key = model) through the outbox,
+   * in the batch's transaction: every monitor of a group publishes its share, and the retrainer that
+   * owns the model sees them all.
+   */
+  private publishJoined(state: VersionState, id: string, ts: number, labelTs: number, featuresJson: string, output: PredictionEvent['output'], label: string | number): void {
+    if (this.opts.publishLabeled === false) return;
+    const { name: model, version } = state.manifest;
+    const message = toLabeledMessage(
+      {
+        id,
+        model,
+        version,
+        ts: new Date(ts).toISOString(),
+        label_ts: new Date(labelTs).toISOString(),
+        features: JSON.parse(featuresJson) as LabeledEvent['features'],
+        label: normaliseLabel(state.manifest, label),
+        output,
+      },
+      this.opts.source ?? '/driftgate/monitor',
+    );
+    this.opts.store.addOutbox(this.opts.topics.labeled, message.key, JSON.stringify(message));
+    this.outboxPending = true;
   }
 
   private applyJoin(

@@ -182,6 +182,7 @@ export class MonitorStore {
     completeEarlyLabel: Statement<[number, number, string, string, number, string, string]>;
     dropEarlyLabel: Statement<[number, number, string, string, string, string]>;
     findWaiting: Statement<[string, string], WaitingPrediction>;
+    featuresOf: Statement<[string, string], { features: string | null }>;
     findLabel: Statement<[string, string], { label: string | null }>;
     pairsOfId: Statement<[string], { model: string; version: number | null; ts: number | null; output: string | null; has_label: number }>;
     joinLabel: Statement<[string, number, number, string, string]>;
@@ -226,6 +227,7 @@ export class MonitorStore {
       findEarlyLabel: db.prepare('SELECT label, labeled_ts FROM predictions WHERE id = ? AND model = ? AND features IS NULL'),
       completeEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, joined_seq = ? WHERE id = ? AND model = ?'),
       dropEarlyLabel: db.prepare('UPDATE predictions SET version = ?, ts = ?, features = ?, output = ?, label = NULL, labeled_ts = NULL WHERE id = ? AND model = ?'),
+      featuresOf: db.prepare('SELECT features FROM predictions WHERE id = ? AND model = ?'),
       findWaiting: db.prepare('SELECT model, version, ts, output FROM predictions WHERE id = ? AND model = ? AND label IS NULL AND features IS NOT NULL'),
       findLabel: db.prepare('SELECT label FROM predictions WHERE id = ? AND model = ?'),
       pairsOfId: db.prepare('SELECT model, version, ts, output, label IS NOT NULL AS has_label FROM predictions WHERE id = ?'),
@@ -310,6 +312,11 @@ export class MonitorStore {
     }
     this.changeEarly(l.model, 1);
     return { status: 'early' };
+  }
+
+  /** The feature JSON of a stored prediction, to publish its joined example. */
+  featuresOf(id: string, model: string): string | undefined {
+    return this.stmt.featuresOf.get(id, model)?.features ?? undefined;
   }
 
   /** What the store holds under one prediction id: a pair per model (callers may reuse an id across models). */

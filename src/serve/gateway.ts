@@ -2,18 +2,20 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Express } from 'express';
-import { DriftgateError, createLogger } from '../core/index.js';
+import { DriftgateError, ModelRepository, createLogger } from '../core/index.js';
 import type { Config, Logger } from '../core/index.js';
 import { errorHandler, jsonBody, requestMetrics } from './http.js';
 import { createServeMetrics } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { discardLabels } from './event-sink.js';
+import { discardModelEvents } from './model-events.js';
+import type { ModelEventSink } from './model-events.js';
 import type { LabelSink } from './event-sink.js';
 import { discardPredictions } from './prediction-log.js';
 import type { PredictionSink } from './prediction-log.js';
 import { ModelRegistry } from './registry.js';
-import { ModelRepository } from './repository.js';
+
 import { adminRoutes } from './routes/admin.js';
 import type { GatewayContext } from './routes/context.js';
 import { labelRoutes } from './routes/labels.js';
@@ -28,6 +30,10 @@ export interface GatewayDeps {
   sink?: PredictionSink;
   labels?: LabelSink;
   registry?: ModelRegistry;
+  /** The model repository; one reading `config.modelRepo` when unset. */
+  repo?: ModelRepository;
+  /** Where the gateway's own model events go (admin promote/rollback, retrain requests). */
+  modelEvents?: ModelEventSink;
 }
 
 export interface Gateway {
@@ -69,7 +75,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const registry =
     deps.registry ??
     new ModelRegistry({
-      repo: new ModelRepository(config.modelRepo),
+      repo:
+        deps.repo ??
+        new ModelRepository(config.modelRepo, { logger, onPointerProblem: (model) => metrics.pointerProblems.inc({ model }) }),
       settings: versionSettings(config),
       metrics,
       logger,
@@ -78,7 +86,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       drainTimeoutMs: config.drainTimeoutMs,
       pollIntervalMs: config.pollIntervalMs,
     });
-  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, labels: deps.labels ?? discardLabels, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
+  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, labels: deps.labels ?? discardLabels, modelEvents: deps.modelEvents ?? discardModelEvents, follower: undefined, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
 
   const app = express();
   app.disable('x-powered-by');

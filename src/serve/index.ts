@@ -3,7 +3,7 @@ export { createGateway, versionSettings } from './gateway.js';
 export type { Gateway, GatewayDeps } from './gateway.js';
 export { ModelRegistry } from './registry.js';
 export type { ModelStatus, VersionStatus, RegistryOptions } from './registry.js';
-export { ModelRepository, checkModelName, checkVersion, POINTER_FILE } from './repository.js';
+
 export { createServeMetrics, LATENCY_BUCKETS } from './metrics.js';
 export type { ServeMetrics } from './metrics.js';
 export { DynamicBatcher } from './batcher.js';
@@ -11,6 +11,8 @@ export type { BatcherOptions } from './batcher.js';
 export { openRuntime, OnnxRuntime, TfjsRuntime, WorkerRuntime, SupervisedRuntime, RuntimeUnavailableError } from './runtime/index.js';
 export type { ModelRuntime, RuntimeOptions, RuntimeHealth } from './runtime/index.js';
 export { discardPredictions } from './prediction-log.js';
+export { ModelEventFollower, publishingModelEvents, discardModelEvents } from './model-events.js';
+export type { ModelEventSink, ModelRefresher, SeenModelEvent } from './model-events.js';
 export { publishingSinks, parseSampling, discardLabels } from './event-sink.js';
 export type { LabelSink, SamplingRates } from './event-sink.js';
 export type { PredictionRecord, PredictionSink, PredictionOutput } from './prediction-log.js';

@@ -92,6 +92,12 @@ export function createServeMetrics(registry: Registry = new Registry(), { proces
       labelNames: ['model', 'version'] as const,
       registers: [registry],
     }),
+    pointerProblems: new Counter({
+      name: 'driftgate_serving_pointer_errors_total',
+      help: 'Serving pointers (serving.json) found damaged or unreadable; the last good pointer is kept.',
+      labelNames: ['model'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -108,6 +108,12 @@ export function buildOpenApi(): Record<string, unknown> {
     '/admin/models/{model}/versions/{version}/unload': { post: { summary: 'Unload a version after it drains', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
     '/admin/models/{model}/promote/{version}': { post: { summary: 'Make a version the serving one (all gateways on the repository follow)', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
     '/admin/models/{model}/rollback': { post: { summary: 'Serve the previous version again', tag: 'admin', ok: s.modelStatus, errors: adminErrors, admin: true } },
+    '/admin/models/{model}/retrain': {
+      post: { summary: 'Ask the retrain loop to retrain the model now (published as retrain.requested)', tag: 'admin', ok: s.retrainRequested, status: 202, errors: [401, 403, 404, 503], admin: true },
+    },
+    '/admin/models/{model}/retrains': {
+      get: { summary: 'Recent retrain jobs of the model, as the retrain loop announced them, newest first', tag: 'admin', ok: s.retrainJobsResponse, errors: [401, 403, 404], admin: true },
+    },
     '/metrics': { get: { summary: 'Prometheus metrics', tag: 'observability', ok: 'text' } },
   };
   const paths: Record<string, Record<string, unknown>> = {};

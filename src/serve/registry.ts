@@ -7,7 +7,8 @@
 import { DriftgateError, describeError } from '../core/index.js';
 import type { Logger, Manifest } from '../core/index.js';
 import type { ServeMetrics } from './metrics.js';
-import type { ModelRepository, ServingPointer } from './repository.js';
+import { isPromotable } from '../core/index.js';
+import type { ModelRepository } from '../core/index.js';
 import type { SupervisorEvent } from './runtime/index.js';
 import { ServedVersion } from './served-version.js';
 import type { VersionSettings } from './served-version.js';
@@ -38,6 +39,10 @@ interface ModelState {
   /** Earlier serving versions, most recent first: where rollback goes. */
   history: number[];
   pinned: boolean;
+  /** Per version read so far: whether its manifest says `stage: candidate` (versions do not change stage). */
+  stages: Map<number, boolean>;
+  /** Candidates no promotion has named: loadable by hand, never served by default or kept loaded. */
+  blocked: Set<number>;
   /** Versions loaded on request through the admin API; kept until unloaded. */
   explicit: Set<number>;
   failed: Map<number, LoadFailure>;
@@ -122,7 +127,7 @@ export class ModelRegistry {
   private state(name: string): ModelState {
     let s = this.models.get(name);
     if (!s) {
-      s = { name, available: [], loaded: new Map(), serving: undefined, history: [], pinned: false, explicit: new Set(), failed: new Map(), stamps: new Map(), lock: Promise.resolve() };
+      s = { name, available: [], loaded: new Map(), serving: undefined, history: [], pinned: false, stages: new Map(), blocked: new Set(), explicit: new Set(), failed: new Map(), stamps: new Map(), lock: Promise.resolve() };
       this.models.set(name, s);
     }
     return s;
@@ -141,9 +146,12 @@ export class ModelRegistry {
     const pointer = await repo.readPointer(state.name);
     state.pinned = pointer !== undefined && state.available.includes(pointer.version);
     if (state.pinned && pointer) state.history = pointer.history;
+    await this.readStages(state);
+    state.blocked = new Set(state.available.filter((v) => state.stages.get(v) === true && !isPromotable({ version: v, stage: 'candidate' }, pointer)));
 
-    // Which version should serve: the pinned one, else the newest that loads.
-    const candidates = state.pinned && pointer ? [pointer.version] : [...state.available].reverse();
+    // Which version should serve: the pinned one, else the newest that loads and is not a candidate
+    // waiting for its gate (the retrain loop writes those; only a promotion lets them serve).
+    const candidates = state.pinned && pointer ? [pointer.version] : [...state.available].reverse().filter((v) => !state.blocked.has(v));
     for (const v of candidates) {
       if (state.serving?.version === v) break;
       if (!state.pinned && state.serving && v < state.serving.version) break;
@@ -174,8 +182,27 @@ export class ModelRegistry {
     if (state.available.length === 0 && !state.serving) logger.warn('model has no versions', { model: state.name });
   }
 
+  /** Notes which versions are candidates, reading each manifest once. */
+  private async readStages(state: ModelState): Promise<void> {
+    for (const v of state.available) {
+      if (state.stages.has(v)) continue;
+      try {
+        const { manifest } = await this.opts.repo.readManifest(state.name, v);
+        state.stages.set(v, manifest.stage === 'candidate');
+      } catch {
+        // an unreadable manifest fails its load and is recorded there; read it again next time
+      }
+    }
+  }
+
+  /** Brings one model up to date now (a model event announced a promotion or rollback). */
+  async refreshModel(name: string): Promise<void> {
+    if (this.opts.models.length > 0 && !this.opts.models.includes(name)) return;
+    await this.withModel(name, (state) => this.sync(state));
+  }
+
   private keepSet(state: ModelState): Set<number> {
-    const healthy = state.available.filter((v) => !state.failed.has(v));
+    const healthy = state.available.filter((v) => !state.failed.has(v) && !state.blocked.has(v));
     const keep = new Set<number>(healthy.slice(-this.opts.versionsLoaded));
     if (state.serving) keep.add(state.serving.version);
     for (const v of state.explicit) keep.add(v);
@@ -439,7 +466,8 @@ export class ModelRegistry {
       state.failed.delete(version);
       const next = await this.ensureLoaded(state, version);
       this.switchServing(state, next, reason);
-      await this.pin(state, reason);
+      state.blocked.delete(version);
+      await this.pin(state, reason, 'promote');
       return this.modelStatus(state);
     });
   }
@@ -456,16 +484,17 @@ export class ModelRegistry {
       const next = await this.ensureLoaded(state, target);
       state.history = state.history.filter((v) => v !== target);
       this.switchServing(state, next, 'rollback', { remember: false });
-      await this.pin(state, 'rollback');
+      await this.pin(state, 'rollback', 'rollback');
       return this.modelStatus(state);
     });
   }
 
-  private async pin(state: ModelState, reason: string): Promise<void> {
+  private async pin(state: ModelState, reason: string, action: 'promote' | 'rollback'): Promise<void> {
     if (!state.serving) return;
-    const pointer: ServingPointer = { version: state.serving.version, history: state.history, updatedAt: new Date().toISOString(), reason };
     state.pinned = true;
     try {
+      const current = await this.opts.repo.readPointer(state.name);
+      const pointer = this.opts.repo.nextPointer(current, state.serving.version, state.history, action, { reason });
       await this.opts.repo.writePointer(state.name, pointer);
     } catch (err) {
       // A read-only repository still lets this gateway switch; others will not follow.

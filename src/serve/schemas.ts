@@ -132,3 +132,22 @@ export const modelStatus = z
   .object({ name: z.string(), servingVersion: z.number().int().nullable(), pinned: z.boolean(), history: z.array(z.number().int()), versions: z.array(versionStatus) })
   .meta({ id: 'ModelStatus' });
 export const adminModelsResponse = z.object({ models: z.array(modelStatus) }).meta({ id: 'AdminModels' });
+export const retrainRequested = z
+  .object({ model: z.string(), version: z.number().int(), requested: z.literal(true), note: z.string() })
+  .meta({ id: 'RetrainRequested' });
+/** A retrain job as the retrain loop announces it (docs/retraining.md lists the fields). */
+export const retrainJob = z
+  .object({
+    id: z.string(),
+    model: z.string(),
+    state: z.enum(['queued', 'training', 'gating', 'promoting', 'promoted', 'rejected', 'failed', 'cancelled']),
+    trigger: z.object({ reason: z.string(), requestedAt: z.string() }).passthrough(),
+    champion: z.number().int().optional(),
+    challenger: z.number().int().optional(),
+    phases: z.record(z.string(), z.number()).optional(),
+    gate: z.record(z.string(), z.unknown()).optional(),
+    error: z.string().optional(),
+  })
+  .passthrough()
+  .meta({ id: 'RetrainJob' });
+export const retrainJobsResponse = z.object({ model: z.string(), jobs: z.array(retrainJob) }).meta({ id: 'RetrainJobs' });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { POINTER_FILE } from '../../src/serve/index.js';
+import { POINTER_FILE } from '../../src/core/index.js';
 import { get, post, startGateway, tempRepo } from '../helpers/gateway.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 

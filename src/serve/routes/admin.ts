@@ -1,8 +1,9 @@
 // Control API: list, load, unload, promote and roll back model versions. Guarded by a bearer token;
 // refused entirely while no token is configured, since loading models is code execution territory.
 import { Router } from 'express';
+import { DriftgateError } from '../../core/index.js';
 import { adminAuth, endpoint, labelsOf } from '../http.js';
-import { checkModelName, checkVersion } from '../repository.js';
+import { checkModelName, checkVersion } from '../../core/index.js';
 import type { GatewayContext } from './context.js';
 
 export function adminRoutes(ctx: GatewayContext): Router {
@@ -29,16 +30,48 @@ export function adminRoutes(ctx: GatewayContext): Router {
     res.json(status);
   });
 
+  // Promotions and rollbacks by hand are announced like the loop's: other gateways follow at once,
+  // and the retrain loop watches a promoted version's live accuracy.
   r.post('/admin/models/:model/promote/:version', endpoint('/admin/models/{model}/promote/{version}'), async (req, res) => {
-    const status = await ctx.registry.promote(model(req.params.model, res), checkVersion(String(req.params.version)));
+    const name = model(req.params.model, res);
+    const from = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
+    const status = await ctx.registry.promote(name, checkVersion(String(req.params.version)));
     ctx.logger.info('admin promote', { model: status.name, version: status.servingVersion });
+    if (status.servingVersion !== null && status.servingVersion !== from) {
+      ctx.modelEvents.record({ type: 'model.promoted', model: name, version: status.servingVersion, ts: new Date().toISOString(), details: { by: 'admin', from } });
+    }
     res.json(status);
   });
 
   r.post('/admin/models/:model/rollback', endpoint('/admin/models/{model}/rollback'), async (req, res) => {
-    const status = await ctx.registry.rollback(model(req.params.model, res));
+    const name = model(req.params.model, res);
+    const from = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
+    const status = await ctx.registry.rollback(name);
     ctx.logger.info('admin rollback', { model: status.name, version: status.servingVersion });
+    if (status.servingVersion !== null) {
+      ctx.modelEvents.record({ type: 'model.rolled_back', model: name, version: status.servingVersion, ts: new Date().toISOString(), details: { by: 'admin', from } });
+    }
     res.json(status);
+  });
+
+  r.post('/admin/models/:model/retrain', endpoint('/admin/models/{model}/retrain'), (req, res) => {
+    const name = model(req.params.model, res);
+    const version = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
+    if (!ctx.registry.has(name)) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
+    if (version === null) throw new DriftgateError('MODEL_NOT_READY', `model "${name}" has no serving version to retrain from`, { retryAfterSeconds: 5 });
+    ctx.modelEvents.record({ type: 'retrain.requested', model: name, version, ts: new Date().toISOString(), details: { reason: 'manual', by: 'admin' } });
+    res.status(202).json({
+      model: name,
+      version,
+      requested: true,
+      note: 'published as retrain.requested; follow the job at GET /admin/models/{model}/retrains',
+    });
+  });
+
+  r.get('/admin/models/:model/retrains', endpoint('/admin/models/{model}/retrains'), (req, res) => {
+    const name = model(req.params.model, res);
+    if (!ctx.registry.has(name)) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
+    res.json({ model: name, jobs: ctx.follower?.jobs(name) ?? [] });
   });
   return r;
 }

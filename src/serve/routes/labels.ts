@@ -9,7 +9,7 @@ import type { RequestHandler } from 'express';
 import { describeValue, DriftgateError, invalidInput } from '../../core/index.js';
 import type { LabelRecordLike, Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
-import { checkModelName } from '../repository.js';
+import { checkModelName } from '../../core/index.js';
 import { labelsRequest } from '../schemas.js';
 import type { GatewayContext } from './context.js';
 

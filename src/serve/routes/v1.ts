@@ -4,7 +4,7 @@ import { DriftgateError } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
 import { predictRows, predictionIds } from '../predict.js';
-import { checkModelName, checkVersion } from '../repository.js';
+import { checkModelName, checkVersion } from '../../core/index.js';
 import { predictRequest } from '../schemas.js';
 import type { GatewayContext } from './context.js';
 

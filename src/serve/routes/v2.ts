@@ -7,7 +7,7 @@ import type { Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
 import { predictRows, predictionIds } from '../predict.js';
-import { checkModelName, checkVersion } from '../repository.js';
+import { checkModelName, checkVersion } from '../../core/index.js';
 import { inferRequest } from '../schemas.js';
 import type { V2Datatype } from '../schemas.js';
 import { decodeInferInputs } from '../tensors.js';
