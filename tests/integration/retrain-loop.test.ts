@@ -7,7 +7,7 @@
 // champion keeps serving; a retrainer stopped mid-training retries the job once after a restart and
 // promotes it once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -174,6 +174,44 @@ describe('a retrainer stopped mid-training', () => {
         const res = await post(`http://127.0.0.1:${dg.port}/v1/models/iris-tfjs:predict`, { instances: [next(1, 'species')[0]!.row] });
         return res.body['model_version'] === String(pointer.version);
       });
+    } finally {
+      await dg.close();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a training that throws', () => {
+  it('fails its job with the reason and leaves serving and monitoring running', async () => {
+    const repo = tempRepo(['iris-tfjs']);
+    const dir = mkdtempSync(join(tmpdir(), 'dg-loop-crash-'));
+    const dg = await startDriftgate(loopConfig(repo, dir), silentLogger, { monitorPort: null });
+    const url = `http://127.0.0.1:${dg.port}`;
+    try {
+      const client = new LabelingClient(url);
+      const next = irisTraffic(9);
+      for (let i = 0; i < 16; i++) await client.round('iris-tfjs', next(20, 'petal-length'));
+      await waitFor('the window', 30_000, async () => (await metricValue(url, 'driftgate_retrain_window_examples', { model: 'iris-tfjs' })) >= 320);
+      // The served copy is in memory; the files a retrain starts from are now damaged, so the training
+      // worker throws while loading its base model.
+      writeFileSync(join(repo, 'iris-tfjs', '1', 'weights.bin'), Buffer.alloc(10));
+      assert.equal((await post(`${url}/admin/models/iris-tfjs/retrain`, {}, auth)).status, 202);
+      let job: Record<string, unknown> | undefined;
+      await waitFor('the job to fail', 60_000, async () => {
+        job = (await jobs(url, 'iris-tfjs'))[0];
+        return job?.['state'] === 'failed';
+      });
+      assert.match(String(job!['error']), /training failed: /);
+      // The monitor may have asked for a retrain of its own meanwhile (the labels changed concept): each fails alike.
+      assert.ok((await metricValue(url, 'driftgate_retrains_total', { model: 'iris-tfjs', outcome: 'failed' })) >= 1);
+      // Serving and the monitor carry on.
+      const joined = await metricValue(url, 'driftgate_labels_joined_total', { model: 'iris-tfjs' });
+      const after = await client.accuracy('iris-tfjs', next, 'species', 5);
+      assert.deepEqual([...after.versions], ['1']);
+      assert.equal(client.failed, 0);
+      await waitFor('the monitor to join the new labels', 30_000, async () => (await metricValue(url, 'driftgate_labels_joined_total', { model: 'iris-tfjs' })) >= joined + 100);
+      assert.equal((await get(`${url}/v2/health/ready`)).status, 200);
     } finally {
       await dg.close();
       rmSync(repo, { recursive: true, force: true });
