@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideGate, hashSeed, improvementOf, liveScore, sampleRows, selectExamples } from '../../src/lifecycle/index.js';
+import { decideGate, estimateOnset, hashSeed, improvementOf, liveScore, sampleRows, selectExamples } from '../../src/lifecycle/index.js';
 import type { Example, GateRules } from '../../src/lifecycle/index.js';
 
 const rules: GateRules = { margin: 0.01, tolerance: 0.02, checkReference: true, minHoldoutRows: 50 };
@@ -94,4 +94,31 @@ describe('choosing the examples of a retrain', () => {
     assert.deepEqual(liveScore(reg), { metric: 'mae', higherIsBetter: false, rows: 2, value: 1.5 });
     assert.equal(liveScore([]), undefined);
   });
+
+  it('after a concept change uses only rows since it began, and says how many are missing', () => {
+    const window = Array.from({ length: 100 }, (_, i) => example(i));
+    const strict = selectExamples(window, selection, 60_000, true);
+    assert.equal(strict.shortfall, undefined);
+    assert.ok(strict.train.every((e) => e.ts >= 60_000) && strict.holdout.every((e) => e.ts >= 60_000));
+    assert.equal(strict.holdout.length + strict.train.length, 40);
+    const short = selectExamples(window, selection, 85_000, true);
+    assert.match(short.shortfall!, /15 labeled examples since the change began \(of 100 in the window\); a retrain needs 30/);
+  });
+
+  it('estimates when a concept change began from the served predictions going wrong', () => {
+    const random = (() => {
+      let s = 42;
+      return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    })();
+    // right 95% of the time until row 120, then 60%
+    const window = Array.from({ length: 200 }, (_, i) => {
+      const right = random() < (i < 120 ? 0.95 : 0.6);
+      return example(i, { label: right ? 'a' : 'b' });
+    });
+    const onset = estimateOnset(window)!;
+    assert.ok(Math.abs(onset - 120_000) <= 10_000, `onset at ${onset}`);
+    assert.equal(estimateOnset(Array.from({ length: 200 }, (_, i) => example(i))), undefined, 'no drop, no onset');
+    assert.equal(estimateOnset(window.slice(0, 30)), undefined, 'too short to tell');
+  });
 });
+
