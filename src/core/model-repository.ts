@@ -16,6 +16,8 @@ import { MANIFEST_FILE, manifestSchema, modelNameSchema } from './manifest.js';
 import type { Manifest } from './manifest.js';
 
 export const POINTER_FILE = 'serving.json';
+/** A second copy of the pointer, written just before it: what a process that never read a good pointer falls back on. */
+export const POINTER_BACKUP_FILE = '.serving.json.last-good';
 /** Prefix of the hidden directories a version is prepared in before it is renamed into place. */
 export const TEMP_PREFIX = '.tmp-';
 const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
@@ -268,8 +270,8 @@ export class ModelRepository {
     return parsed.data;
   }
 
-  private pointerProblem(model: string, problem: string, fingerprint: string): ServingPointer | undefined {
-    const kept = this.lastGoodPointer.get(model);
+  private async pointerProblem(model: string, problem: string, fingerprint: string): Promise<ServingPointer | undefined> {
+    const kept = this.lastGoodPointer.get(model) ?? (await this.readBackup(model));
     if (this.reportedProblem.get(model) !== fingerprint) {
       this.reportedProblem.set(model, fingerprint);
       this.options.logger?.error('serving pointer is damaged; keeping the last good one', {
@@ -282,13 +284,26 @@ export class ModelRepository {
     return kept;
   }
 
+  /** The backup copy of a pointer, for a process that starts while the pointer itself is damaged. */
+  private async readBackup(model: string): Promise<ServingPointer | undefined> {
+    try {
+      const parsed = pointerSchema.safeParse(JSON.parse(await readFile(join(await this.inside(model), POINTER_BACKUP_FILE), 'utf8')));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Writes the serving pointer durably: a temporary file unique to this writer, flushed to disk, renamed
    * over the old pointer, and the directory flushed, so a crash leaves either the old or the new pointer.
    */
   async writePointer(model: string, pointer: ServingPointer): Promise<void> {
     const dir = await this.modelDir(model);
-    await writeDurably(dir, POINTER_FILE, JSON.stringify(pointer, null, 2) + '\n');
+    const text = JSON.stringify(pointer, null, 2) + '\n';
+    // The backup first: whatever happens to the pointer afterwards, the backup holds the newest good one.
+    await writeDurably(dir, POINTER_BACKUP_FILE, text);
+    await writeDurably(dir, POINTER_FILE, text);
     this.lastGoodPointer.set(model, pointer);
   }
 

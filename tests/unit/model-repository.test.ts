@@ -66,6 +66,15 @@ describe('the model repository owner', () => {
     assert.equal((await repo.readPointer('m'))?.version, 2);
   });
 
+  it('a process that starts while the pointer is damaged falls back on the backup copy', async () => {
+    await new ModelRepository(root).promote('m', 3, { reason: 'pin' });
+    await writeFile(join(root, 'm', POINTER_FILE), 'not json');
+    const problems: string[] = [];
+    const fresh = new ModelRepository(root, { onPointerProblem: (_m, p) => problems.push(p) });
+    assert.equal((await fresh.readPointer('m'))?.version, 3);
+    assert.equal(problems.length, 1);
+  });
+
   it('writes through a temporary file unique to each writer and leaves none behind', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dg-durable-'));
     await Promise.all(Array.from({ length: 20 }, (_, i) => writeDurably(dir, 'p.json', JSON.stringify({ i }))));
