@@ -219,3 +219,61 @@ describe('a training that throws', () => {
     }
   });
 });
+
+describe('the loop on a regressor', () => {
+  it('recovers the ONNX delivery-time model after deliveries get slower', async (t) => {
+    const repo = tempRepo(['delivery-onnx']);
+    const dir = mkdtempSync(join(tmpdir(), 'dg-loop-reg-'));
+    const dg = await startDriftgate(loopConfig(repo, dir), silentLogger, { monitorPort: null });
+    const url = `http://127.0.0.1:${dg.port}`;
+    const rows = readFileSync(join(repo, 'delivery-onnx', '1', 'training-sample.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { split: string; features: Record<string, number | string>; label: number });
+    const random = seededRandom(17);
+    // The new concept: every delivery takes 30% longer plus 8 minutes.
+    const batch = (n: number, slower: boolean) =>
+      Array.from({ length: n }, () => {
+        const r = rows[Math.floor(random() * rows.length)]!;
+        return { features: r.features, label: slower ? r.label * 1.3 + 8 : r.label };
+      });
+    const round = async (samples: { features: Record<string, number | string>; label: number }[]) => {
+      const res = await post(`${url}/v1/models/delivery-onnx:predict`, { instances: samples.map((s) => s.features) });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const ids = res.body['ids'] as string[];
+      assert.equal((await post(`${url}/v2/models/delivery-onnx/labels`, { labels: ids.map((id, i) => ({ id, label: samples[i]!.label })) })).status, 202);
+      const predictions = res.body['predictions'] as { value: number }[];
+      return { error: predictions.reduce((sum, p, i) => sum + Math.abs(p.value - samples[i]!.label), 0), version: String(res.body['model_version']) };
+    };
+    try {
+      let error = 0;
+      for (let i = 0; i < 10; i++) error += (await round(batch(20, false))).error;
+      const before = error / 200;
+      const started = Date.now();
+      let version = '1';
+      let during = 0;
+      let n = 0;
+      while (version === '1') {
+        assert.ok(Date.now() - started < 240_000, 'no new version within 240 s');
+        const r = await round(batch(20, true));
+        during += r.error;
+        n += 20;
+        version = r.version;
+      }
+      error = 0;
+      for (let i = 0; i < 10; i++) error += (await round(batch(20, true))).error;
+      const after = error / 200;
+      t.diagnostic(`MAE before ${before.toFixed(2)} min, during ${(during / n).toFixed(2)}, after ${after.toFixed(2)}; version ${version} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      assert.equal(version, '2');
+      assert.ok(after < 0.5 * (during / n), `the new version fixed most of the error: ${after} against ${during / n}`);
+      const manifest = JSON.parse(readFileSync(join(repo, 'delivery-onnx', '2', 'driftgate.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(manifest['format'], 'onnx');
+      const job = (await jobs(url, 'delivery-onnx')).find((j) => j['state'] === 'promoted')!;
+      assert.equal((job['gate'] as { metric: string }).metric, 'mae');
+    } finally {
+      await dg.close();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
