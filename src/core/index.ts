@@ -67,3 +67,7 @@ export {
   syncDir,
 } from './model-repository.js';
 export type { ServingPointer, PointerChange, PointerUpdate, ModelRepositoryOptions } from './model-repository.js';
+export { drainOutbox } from './outbox.js';
+export type { OutboxEntry as OutboxMessage, OutboxStore } from './outbox.js';
+export { statusApp, listenStatus } from './status-server.js';
+export type { StatusServer } from './status-server.js';

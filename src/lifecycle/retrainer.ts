@@ -11,7 +11,7 @@
 // promotes it twice.
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { consumeEvents, describeError, isPromotable, toModelEventMessage } from '../core/index.js';
+import { consumeEvents, describeError, drainOutbox, isPromotable, toModelEventMessage } from '../core/index.js';
 import type { EventBus, EventTopics, LabeledEvent, Logger, Manifest, ModelEvent, ModelEventType, ModelRepository, Subscription } from '../core/index.js';
 import { estimateOnset, hashSeed, liveScore, sampleRows, selectExamples } from './examples.js';
 import type { Example, SelectionRules } from './examples.js';
@@ -532,13 +532,7 @@ export class Retrainer {
     if (this.outboxBusy) return;
     this.outboxBusy = true;
     try {
-      const { store, bus } = this.opts;
-      for (;;) {
-        const entries = store.outbox(100);
-        if (entries.length === 0) return;
-        for (const e of entries) await bus.publish(e.topic, [JSON.parse(e.value) as { key: string; value: string; headers?: Record<string, string> }]);
-        store.removeOutbox(entries[entries.length - 1]!.seq);
-      }
+      await drainOutbox(this.opts.store, this.opts.bus, 100);
     } catch (err) {
       this.opts.logger.warn('could not publish retrain events; they stay in the outbox', { error: describeError(err) });
       setTimeout(() => void this.flushOutbox(), 5_000).unref();

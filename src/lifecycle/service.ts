@@ -1,10 +1,9 @@
 // Starting the retrainer: its store, the Retrainer on the bus, and (standalone) a small HTTP server with
 // its metrics and jobs. The same function serves `driftgate retrain` (its own process on Kafka) and
 // `driftgate serve` (in the gateway's process, on the embedded bus, sharing the gateway's registry).
-import type { Server } from 'node:http';
-import express from 'express';
+import type express from 'express';
 import { Registry } from 'prom-client';
-import { checkModelName, describeError, isDriftgateError, topicNames } from '../core/index.js';
+import { checkModelName, describeError, isDriftgateError, listenStatus, statusApp, topicNames } from '../core/index.js';
 import type { Config, EventBus, Logger, ModelRepository } from '../core/index.js';
 import { Retrainer } from './retrainer.js';
 import type { RetrainBackend, RetrainSettings } from './retrainer.js';
@@ -70,20 +69,14 @@ export async function startRetrainer(deps: RetrainerDeps): Promise<RunningRetrai
     throw err;
   }
   const wanted = deps.port === undefined ? config.retrainPort : deps.port;
-  let server: Server | undefined;
-  let port: number | undefined;
-  if (wanted !== null) {
-    server = await listen(retrainerApp(retrainer, registry), wanted, config.host);
-    const address = server.address();
-    port = typeof address === 'object' && address ? address.port : wanted;
-  }
+  const server = wanted === null ? undefined : await listenStatus(retrainerApp(retrainer, registry), wanted, config.host);
   return {
     retrainer,
     store,
     registry,
-    port,
+    port: server?.port,
     close: async () => {
-      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server?.close();
       await retrainer.stop();
       store.close();
     },
@@ -92,32 +85,14 @@ export async function startRetrainer(deps: RetrainerDeps): Promise<RunningRetrai
 
 /** The standalone retrainer's endpoints: metrics, liveness, and each model's jobs. */
 export function retrainerApp(retrainer: Retrainer, registry: Registry): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', registry.contentType);
-    res.send(await registry.metrics());
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ live: true });
-  });
-  app.get('/retrain/models/:model/jobs', (req, res) => {
-    try {
-      const model = checkModelName(String(req.params.model));
-      res.json({ model, jobs: retrainer.jobs(model) });
-    } catch (err) {
-      res.status(isDriftgateError(err) ? err.status : 500).json({ error: describeError(err) });
-    }
-  });
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
-  });
-  return app;
-}
-
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.once('error', reject);
+  return statusApp(registry, (app) => {
+    app.get('/retrain/models/:model/jobs', (req, res) => {
+      try {
+        const model = checkModelName(String(req.params.model));
+        res.json({ model, jobs: retrainer.jobs(model) });
+      } catch (err) {
+        res.status(isDriftgateError(err) ? err.status : 500).json({ error: describeError(err) });
+      }
+    });
   });
 }

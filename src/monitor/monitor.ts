@@ -4,7 +4,7 @@
 // snapshots and the decisions' outbox together), and the bus commits the batch only afterwards: at
 // least once end to end, and idempotent on replay because the store ignores ids it already has.
 import type { Counter, Registry } from 'prom-client';
-import { consumeEvents, DEAD_LETTER_HEADERS, describeError, EVENT_SCHEMA_VERSION, silentLogger, toLabeledMessage, toModelEventMessage } from '../core/index.js';
+import { consumeEvents, DEAD_LETTER_HEADERS, describeError, drainOutbox, EVENT_SCHEMA_VERSION, silentLogger, toLabeledMessage, toModelEventMessage } from '../core/index.js';
 import type { EventBatch, EventBus, EventTopics, LabelEvent, LabeledEvent, Logger, OutgoingMessage, PredictionEvent, Subscription } from '../core/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { evaluateLabels, evaluateWindow } from './drift.js';
@@ -483,20 +483,8 @@ export class DriftMonitor {
     if (this.outboxBusy) return;
     this.outboxBusy = true;
     try {
-      const { store, bus } = this.opts;
-      for (;;) {
-        const entries = store.outbox(500);
-        const first = entries[0];
-        if (!first) {
-          this.outboxPending = false;
-          return;
-        }
-        // one publish per run of entries for the same topic, so each topic keeps the outbox's order
-        const end = entries.findIndex((e) => e.topic !== first.topic);
-        const run = end === -1 ? entries : entries.slice(0, end);
-        await bus.publish(first.topic, run.map((e) => JSON.parse(e.value) as OutgoingMessage));
-        store.removeOutbox(run[run.length - 1]!.seq);
-      }
+      await drainOutbox(this.opts.store, this.opts.bus);
+      this.outboxPending = false;
     } catch (err) {
       this.outboxPending = true;
       this.logger.warn('could not publish monitor decisions; they stay in the outbox and go with the next batch', { error: describeError(err) });

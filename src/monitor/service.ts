@@ -2,10 +2,9 @@
 // server with its metrics and status. The same function serves `driftgate monitor` (its own process
 // on Kafka) and `driftgate serve` (in the gateway's process, on the embedded bus, sharing its registry).
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import express from 'express';
+import type express from 'express';
 import { Registry } from 'prom-client';
-import { ConfigError, describeError, topicNames } from '../core/index.js';
+import { ConfigError, describeError, listenStatus, statusApp, topicNames } from '../core/index.js';
 import type { Config, EventBus, Logger } from '../core/index.js';
 import { ModelCatalog } from './catalog.js';
 import type { ManifestSource } from './catalog.js';
@@ -81,20 +80,14 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     throw err;
   }
   const wantedPort = deps.port === undefined ? config.monitorPort : deps.port;
-  let server: Server | undefined;
-  let port: number | undefined;
-  if (wantedPort !== null) {
-    server = await listen(monitorApp(monitor, registry), wantedPort, config.host);
-    const address = server.address();
-    port = typeof address === 'object' && address ? address.port : wantedPort;
-  }
+  const server = wantedPort === null ? undefined : await listenStatus(monitorApp(monitor, registry), wantedPort, config.host);
   return {
     monitor,
     store,
     registry,
-    port,
+    port: server?.port,
     close: async () => {
-      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server?.close();
       await monitor.stop();
       store.close();
     },
@@ -103,36 +96,18 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
 
 /** The monitor's HTTP endpoints: metrics, liveness, and what it currently thinks of each version. */
 export function monitorApp(monitor: DriftMonitor, registry: Registry): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', registry.contentType);
-    res.send(await registry.metrics());
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ live: true });
-  });
-  app.get('/monitor/models', (_req, res) => {
-    res.json({ versions: monitor.summaries() });
-  });
-  app.get('/monitor/models/:model/decisions', (req, res) => {
-    const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
-    const limit = Number(raw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      res.status(400).json({ error: `limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}` });
-      return;
-    }
-    res.json({ decisions: monitor.decisions(req.params.model, limit) });
-  });
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
-  });
-  return app;
-}
-
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.once('error', reject);
+  return statusApp(registry, (app) => {
+    app.get('/monitor/models', (_req, res) => {
+      res.json({ versions: monitor.summaries() });
+    });
+    app.get('/monitor/models/:model/decisions', (req, res) => {
+      const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
+      const limit = Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        res.status(400).json({ error: `limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}` });
+        return;
+      }
+      res.json({ decisions: monitor.decisions(req.params.model, limit) });
+    });
   });
 }

@@ -7,6 +7,21 @@ import { seededRandom } from '../../src/core/index.js';
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
 export const IRIS_CLASSES = ['setosa', 'versicolor', 'virginica'] as const;
 
+/** The admin token of the loop tests and benchmark. */
+export const LOOP_TOKEN = 'loop-test-token';
+/**
+ * A drift policy that reacts within a few hundred labels: judge performance over the last 100 labels
+ * (from 60 on), no cooldown, and input drift only reported (a concept change moves no input).
+ */
+export const LOOP_POLICY = {
+  default: {
+    window: { size: 150, minSamples: 50 },
+    drift: { action: 'report' },
+    performance: { window: 100, minLabels: 60, maxDrop: 0.1 },
+    cooldownMs: 0,
+  },
+};
+
 const IRIS = readFileSync(join(import.meta.dirname, '../../examples/iris.csv'), 'utf8')
   .trim()
   .split('\n')

@@ -15,20 +15,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sampleValue, tempRepo } from '../helpers/gateway.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
-import { LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
+import { LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
 import { PrivateBroker, freePort, waitFor } from '../helpers/private-broker.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TOKEN = 'kafka-loop-token';
+const TOKEN = LOOP_TOKEN;
+const POLICY = LOOP_POLICY;
 const auth = { authorization: `Bearer ${TOKEN}` };
-const POLICY = {
-  default: {
-    window: { size: 150, minSamples: 50 },
-    drift: { action: 'report' },
-    performance: { window: 100, minLabels: 60, maxDrop: 0.1 },
-    cooldownMs: 0,
-  },
-};
 
 class Proc {
   child: ChildProcess | undefined;

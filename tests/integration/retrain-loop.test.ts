@@ -16,19 +16,12 @@ import type { Config } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
 import { get, metricValue, post, tempRepo } from '../helpers/gateway.js';
-import { IRIS_CLASSES, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
+import { IRIS_CLASSES, LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
 import { waitFor } from '../helpers/wait.js';
 
-const TOKEN = 'loop-test-token';
+const TOKEN = LOOP_TOKEN;
+const POLICY = LOOP_POLICY;
 const auth = { authorization: `Bearer ${TOKEN}` };
-const POLICY = {
-  default: {
-    window: { size: 150, minSamples: 50 },
-    drift: { action: 'report' },
-    performance: { window: 100, minLabels: 60, maxDrop: 0.1 },
-    cooldownMs: 0,
-  },
-};
 
 function loopConfig(repo: string, dir: string): Config {
   return loadConfig(
