@@ -4,8 +4,11 @@
 // been answered by the new version it is never answered by the old one again.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ModelRepository, loadConfig, silentLogger, toModelEventMessage, topicNames } from '../../src/core/index.js';
+import { startDriftgate } from '../../src/cli/stack.js';
 import type { ModelStatus } from '../../src/serve/index.js';
 import { EXAMPLES, IRIS_ROW, get, metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
@@ -260,6 +263,58 @@ describe('hot swap under load', { timeout: 240_000 }, () => {
     } finally {
       await gw.close();
       rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a promotion announced on the model events, under load', { timeout: 240_000 }, () => {
+  it('never serves an unpromoted candidate, then swaps at once on model.promoted at 64 connections, failing no request', async () => {
+    const repo = tempRepo(['iris-onnx']);
+    const dir = mkdtempSync(join(tmpdir(), 'dg-swap-events-'));
+    const config = loadConfig(
+      {},
+      {
+        modelRepo: repo,
+        spoolDir: join(dir, 'spool'),
+        monitor: false,
+        retrain: false,
+        port: 0,
+        host: '127.0.0.1',
+        pollIntervalMs: 0,
+        warmupRuns: 1,
+        logLevel: 'silent',
+      },
+    );
+    const dg = await startDriftgate(config, silentLogger);
+    const url = `http://127.0.0.1:${dg.port}`;
+    try {
+      // What the retrain loop writes: a candidate version. A repository scan must leave it unserved.
+      const candidate = publishCopy(repo, 'iris-onnx', 1, 2);
+      const manifestPath = join(candidate, 'driftgate.json');
+      writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, 'utf8')), stage: 'candidate' }));
+      await dg.gateway.context.registry.refresh();
+      assert.equal(dg.gateway.context.registry.status()[0]!.servingVersion, 1, 'a candidate does not serve by being written');
+
+      let promotedAt = 0;
+      const load = startLoad({ targets: targetsFor(url, 'iris-onnx'), concurrency: 64, durationMs: LOAD_LIMIT_MS });
+      const summary = await duringLoad(load, async () => {
+        await load.until('200 answers before the promotion', (s) => s.length >= 200, STEP_MS);
+        // What the retrainer does: move the pointer, then announce it. No poll runs in this gateway.
+        await new ModelRepository(repo).promote('iris-onnx', 2, { reason: 'test', job: 'job-1' });
+        promotedAt = performance.now();
+        await dg.bus.publish(topicNames(config.topicPrefix).modelEvents, [
+          toModelEventMessage({ type: 'model.promoted', model: 'iris-onnx', version: 2, ts: new Date().toISOString(), details: { by: 'retrainer', from: 1, job: 'job-1' } }),
+        ]);
+        await load.until('200 answers from version 2', (s) => s.filter((x) => x.modelVersion === '2').length >= 200, STEP_MS);
+      });
+      assertNoFailures(summary);
+      assertNeverBack(summary, '2');
+      const first = summary.samples.filter((s) => s.modelVersion === '2').reduce((min, s) => Math.min(min, s.endedAt), Infinity);
+      assert.ok(first - promotedAt < 10_000, `swapped ${Math.round(first - promotedAt)} ms after the event`);
+    } finally {
+      await dg.close();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
