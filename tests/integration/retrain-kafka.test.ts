@@ -3,7 +3,8 @@
 // retrain`), sharing a model repository. A concept change is detected and fixed by a promoted version
 // that the gateway swaps to from the model event (its repository poll is too slow to be the reason),
 // with a broker restart in the middle that loses no label; a second change later produces a third
-// version; a worse version promoted by hand is rolled back by the post-promotion watch.
+// version; a worse version promoted by hand is rolled back by the post-promotion watch; a challenger
+// fine-tuned on shuffled labels is rejected and its champion keeps serving.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -15,12 +16,14 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sampleValue, tempRepo } from '../helpers/gateway.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
-import { LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
+import { IRIS_CLASSES, LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
+import { seededRandom } from '../../src/core/index.js';
 import { PrivateBroker, freePort, waitFor } from '../helpers/private-broker.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TOKEN = LOOP_TOKEN;
-const POLICY = LOOP_POLICY;
+// iris-tfjs only reports its drop: its retrain below is asked for by hand, on labels chosen for it.
+const POLICY = { ...LOOP_POLICY, models: { 'iris-tfjs': { performance: { action: 'report' } } } };
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 class Proc {
@@ -84,7 +87,7 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
     }
     broker = await PrivateBroker.create();
     await broker.run('start');
-    repo = tempRepo(['iris-onnx']);
+    repo = tempRepo(['iris-onnx', 'iris-tfjs']);
     dir = mkdtempSync(join(tmpdir(), 'dg-kafka-loop-'));
     const [gatewayPort, monitorPort, retrainPort] = [await freePort(), await freePort(), await freePort()];
     const common = {
@@ -136,7 +139,7 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('recovers twice, survives a broker restart without losing labels, and rolls back a bad promotion', { timeout: 600_000 }, async (t) => {
+  it('recovers twice, survives a broker restart without losing labels, rolls back a bad promotion and rejects a worse challenger', { timeout: 600_000 }, async (t) => {
     if (skip) return t.skip(skip);
     const logs = () => procs.map((p) => `--- ${p.command}\n${p.log.slice(-3000)}`).join('\n');
     const client = new LabelingClient(gatewayUrl);
@@ -183,6 +186,16 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
       assert.equal(await metric(retrainerUrl, 'driftgate_rollbacks_total', { model: 'iris-onnx' }), 1);
       assert.equal(await metric(retrainerUrl, 'driftgate_promotions_total', { model: 'iris-onnx' }), 2);
       assert.equal(client.failed, 0, 'no request failed');
+
+      // A worse challenger: fine-tuned on shuffled labels, judged on true ones; the champion stays.
+      const random = seededRandom(4);
+      for (let i = 0; i < 12; i++) await client.round('iris-tfjs', next(20, 'species'), () => IRIS_CLASSES[Math.floor(random() * 3)]!);
+      for (let i = 0; i < 4; i++) await client.round('iris-tfjs', next(20, 'species'));
+      await waitFor('the retrainer to hold the window', 60_000, async () => (await metric(retrainerUrl, 'driftgate_retrain_window_examples', { model: 'iris-tfjs' })) >= 320);
+      assert.equal((await fetch(`${gatewayUrl}/admin/models/iris-tfjs/retrain`, { method: 'POST', headers: auth })).status, 202);
+      await waitFor('the shuffled-label challenger to be rejected', 120_000, async () => (await metric(retrainerUrl, 'driftgate_rejections_total', { model: 'iris-tfjs' })) === 1);
+      const tfjs = await client.accuracy('iris-tfjs', next, 'species', 2);
+      assert.deepEqual([...tfjs.versions], ['1'], 'the champion still serves');
 
       const jobs = (await (await fetch(`${gatewayUrl}/admin/models/iris-onnx/retrains`, { headers: auth })).json()) as { jobs: { state: string }[] };
       assert.deepEqual(
