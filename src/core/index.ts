@@ -12,12 +12,14 @@ export {
   modelNameSchema,
   featureSchema,
   parseManifest,
+  readManifestAt,
+  ManifestError,
   inputWidth,
   outputWidth,
   columnProfileSchema,
   referenceProfileSchema,
 } from './manifest.js';
-export type { Manifest, ManifestInput, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
+export type { Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
 export { FeatureEncoder } from './encoding.js';
 export type { RawValue } from './encoding.js';
 export { initTf, tf } from './tf.js';
@@ -60,6 +62,7 @@ export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetter
 export {
   ModelRepository,
   POINTER_FILE,
+  TEMP_PREFIX,
   checkModelName,
   checkVersion,
   isPromotable,

@@ -2,7 +2,13 @@
 // the trainer that writes a version and the gateway and monitor that read it: which features the
 // model takes and in what order, how raw values become the model's input vector, what the outputs
 // mean, and what the training data looked like (for drift tests).
+//
+// `readManifestAt` is the one place a manifest file is read and parsed; everything else (the
+// repository owner, fine-tuning bases, lineage) goes through it.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { describeError } from './errors.js';
 
 export const MANIFEST_FILE = 'driftgate.json';
 
@@ -142,4 +148,54 @@ export function outputWidth(manifest: Pick<Manifest, 'task' | 'labels'>): number
 
 export function parseManifest(json: unknown): Manifest {
   return manifestSchema.parse(json);
+}
+
+/** What is wrong with a directory's manifest. */
+export type ManifestProblem = 'missing' | 'unreadable' | 'not-json' | 'invalid';
+
+/**
+ * A manifest that cannot be used. The message leads with the directory; `detail` names only the file,
+ * for callers that say which version they mean in their own words (`model "iris" version 3: …`).
+ */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+
+  constructor(
+    readonly dir: string,
+    readonly problem: ManifestProblem,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${dir}: ${detail}`, options);
+  }
+}
+
+/**
+ * Reads and validates `<dir>/driftgate.json`. It does not check that name and version agree with the
+ * directory: `ModelRepository.readManifest` does, for a version inside the repository.
+ *
+ * @throws ManifestError saying whether the file is missing, unreadable, not JSON or not a valid manifest
+ */
+export async function readManifestAt(dir: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ManifestError(dir, 'missing', `${MANIFEST_FILE} not found (not a model version)`, { cause: err });
+    }
+    throw new ManifestError(dir, 'unreadable', `cannot read ${MANIFEST_FILE}: ${describeError(err)}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ManifestError(dir, 'not-json', `${MANIFEST_FILE} is not valid JSON: ${describeError(err)}`, { cause: err });
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ManifestError(dir, 'invalid', `${MANIFEST_FILE} is not a valid manifest: ${issues}`);
+  }
+  return parsed.data;
 }

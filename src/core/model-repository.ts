@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { describeValue } from './describe.js';
 import { DriftgateError, describeError } from './errors.js';
 import type { Logger } from './logger.js';
-import { MANIFEST_FILE, manifestSchema, modelNameSchema } from './manifest.js';
+import { ManifestError, modelNameSchema, readManifestAt } from './manifest.js';
 import type { Manifest } from './manifest.js';
 
 export const POINTER_FILE = 'serving.json';
@@ -196,24 +196,13 @@ export class ModelRepository {
         }
       }
     }
-    let text: string;
+    let manifest: Manifest;
     try {
-      text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+      manifest = await readManifestAt(dir);
     } catch (err) {
-      throw new DriftgateError('MODEL_LOAD_FAILED', `model "${model}" version ${version}: cannot read ${MANIFEST_FILE}: ${describeError(err)}`);
+      if (!(err instanceof ManifestError)) throw err;
+      throw new DriftgateError('MODEL_LOAD_FAILED', `model "${model}" version ${version}: ${err.detail}`, { cause: err });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new DriftgateError('MODEL_LOAD_FAILED', `model "${model}" version ${version}: ${MANIFEST_FILE} is not valid JSON: ${describeError(err)}`);
-    }
-    const parsed = manifestSchema.safeParse(json);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new DriftgateError('MODEL_LOAD_FAILED', `model "${model}" version ${version}: invalid ${MANIFEST_FILE}: ${issues}`);
-    }
-    const manifest = parsed.data;
     if (manifest.name !== model || manifest.version !== version) {
       throw new DriftgateError(
         'MODEL_LOAD_FAILED',
@@ -368,13 +357,16 @@ export class ModelRepository {
    * Moves a prepared temporary directory into place as the model's next version. The rename itself is
    * the claim: rename(2) refuses to replace a directory that is not empty, so when two writers pick the
    * same number only one succeeds; the other calls `prepare` again with the following number (to
-   * rewrite whatever names the version, like the manifest) and retries.
+   * rewrite whatever names the version, like the manifest) and retries. Every file in `temp` is
+   * flushed to disk before the rename, and the model directory after it, so a crash never leaves a
+   * version in place whose files are still only in the page cache.
    */
   async claimVersion(model: string, temp: string, prepare: (version: number) => Promise<void>): Promise<{ version: number; dir: string }> {
     const modelDir = await this.modelDir(model);
     for (let attempt = 0; attempt < MAX_CLAIMS; attempt++) {
       const version = (await this.highestVersion(model)) + 1;
       await prepare(version);
+      await syncTree(temp);
       const dir = join(modelDir, String(version));
       try {
         await rename(temp, dir);
@@ -406,6 +398,24 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+/** Flushes every file below `dir` to disk, then the directories themselves. */
+async function syncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await syncTree(path);
+    } else if (entry.isFile()) {
+      const handle = await open(path, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+  await syncDir(dir);
 }
 
 /**

@@ -18,13 +18,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
-  MANIFEST_FILE,
   TFJS_MODEL_FILE,
   initTf,
   inputWidth as manifestInputWidth,
   loadLayersModelFromDir,
-  manifestSchema,
   outputWidth as manifestOutputWidth,
+  readManifestAt,
   tf,
 } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
@@ -63,7 +62,7 @@ export interface BaseModel {
  *   output width disagrees with the manifest's features or labels.
  */
 export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
-  const manifest = await readVersionManifest(versionDir);
+  const manifest = await readManifestAt(versionDir);
   await initTf();
   let model: tf.LayersModel;
   switch (manifest.format) {
@@ -113,26 +112,6 @@ export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
 function tfjsArtifact(manifest: Manifest): string | undefined {
   const artifacts = (manifest as Record<string, unknown>)['artifacts'] as Record<string, unknown> | undefined;
   return typeof artifacts?.['tfjs'] === 'string' ? artifacts['tfjs'] : undefined;
-}
-
-/** Reads and validates a version directory's manifest (`driftgate.json`). */
-export async function readVersionManifest(versionDir: string): Promise<Manifest> {
-  const path = join(versionDir, MANIFEST_FILE);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? `${path} not found: ${versionDir} is not a model version` : `cannot read ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`${path} is not a valid manifest: ${problems}`);
-  }
-  return parsed.data;
 }
 
 // ---------------------------------------------------------------------------------------------------

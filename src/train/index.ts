@@ -29,7 +29,6 @@ export {
   stackModels,
   headSpecSchema,
   ONNX_MODEL_FILE,
-  readVersionManifest,
 } from './base-model.js';
 export type { BaseModel, NewOutputOptions, HeadSpecInput } from './base-model.js';
 export * from './data/index.js';
@@ -54,7 +53,7 @@ export type {
   TrainHooks,
   TrainResult,
 } from './types.js';
-export { writeVersion, highestVersion, REPORT_FILE, TEMP_PREFIX } from './version-writer.js';
+export { writeVersion, REPORT_FILE } from './version-writer.js';
 export type { WriteVersionOptions, WrittenVersion } from './version-writer.js';
 export { buildVersionManifest, describeRecipe } from './version-manifest.js';
 export type { VersionArtifacts, VersionManifestInput, InheritedFields } from './version-manifest.js';

@@ -1,9 +1,8 @@
 // The ancestry of a trained version, read back from the manifests in the model repository: which
 // version it was fine-tuned from, which one that came from, and so on up to a version trained from
 // scratch. The HTML report shows this chain so a reader can see how a model got where it is.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FILE, manifestSchema, modelNameSchema } from '../core/index.js';
+import { ManifestError, modelNameSchema, readManifestAt } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 
 /** One ancestor in a lineage chain. */
@@ -114,17 +113,19 @@ async function readManifestQuietly(repoDir: string, ref: ParentRef): Promise<{ m
   if (!modelNameSchema.safeParse(ref.model).success || !Number.isInteger(ref.version) || ref.version < 1) {
     return { problem: `"${ref.model}" version ${ref.version} is not a valid model version` };
   }
-  const path = join(repoDir, ref.model, String(ref.version), MANIFEST_FILE);
-  let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    return { manifest: await readManifestAt(join(repoDir, ref.model, String(ref.version))), problem: '' };
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    return { problem: missing ? 'not in this repository (deleted, or trained elsewhere)' : `unreadable manifest: ${(err as Error).message}` };
+    if (!(err instanceof ManifestError)) throw err;
+    switch (err.problem) {
+      case 'missing':
+        return { problem: 'not in this repository (deleted, or trained elsewhere)' };
+      case 'invalid':
+        return { problem: 'its manifest is not valid' };
+      default:
+        return { problem: `unreadable manifest: ${err.detail}` };
+    }
   }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) return { problem: 'its manifest is not valid' };
-  return { manifest: parsed.data, problem: '' };
 }
 
 function isParentRef(value: unknown): value is ParentRef {

@@ -3,9 +3,9 @@
 // onnxruntime. They compute on the calling thread; the gateway's runtimes (src/serve) add worker
 // threads, batching and timeouts on top, which scoring a held-out slice does not need.
 import { join } from 'node:path';
-import { initTf, inputWidth, loadGraphModelFromDir, loadLayersModelFromDir, tf } from '../core/index.js';
+import { initTf, inputWidth, loadGraphModelFromDir, loadLayersModelFromDir, readManifestAt, tf } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
-import { ONNX_MODEL_FILE, readVersionManifest } from './base-model.js';
+import { ONNX_MODEL_FILE } from './base-model.js';
 import type { Predict, VersionPredictor } from './evaluate-version.js';
 
 /**
@@ -49,7 +49,7 @@ export interface OpenVersionOptions {
  * @throws Error when the manifest is missing or invalid, or the model files cannot be loaded.
  */
 export async function openVersionPredictor(dir: string, opts: OpenVersionOptions = {}): Promise<OpenedVersion> {
-  const manifest = opts.manifest ?? (await readVersionManifest(dir));
+  const manifest = opts.manifest ?? (await readManifestAt(dir));
   const use = opts.use ?? 'served';
   const format: Manifest['format'] = use === 'onnx' ? 'onnx' : use === 'tfjs' ? 'tfjs-layers' : manifest.format;
   const width = inputWidth(manifest.features);

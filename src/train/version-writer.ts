@@ -6,14 +6,15 @@
 // place at the end. A failure before that removes the temporary directory and leaves the repository
 // as it was.
 //
-// Choosing the number: the rename itself is the claim. rename(2) refuses to replace a directory that
-// is not empty, so when two writers pick the same next number only one rename succeeds; the other sees
-// EEXIST/ENOTEMPTY, writes its manifest again with the following number and retries. Reserving the
-// number first with an exclusive mkdir would also work, but would show the gateway's poll an empty
-// version directory (a failed load in /admin/models) for as long as the files take to write.
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// Choosing the number is the repository owner's job (`ModelRepository.claimVersion` in src/core): the
+// rename itself is the claim, so when two writers pick the same next number only one rename succeeds
+// and the other writes its manifest and report again with the following number. The owner flushes the
+// files before the rename and the model directory after it. Reserving the number first with an
+// exclusive mkdir would also work, but would show the gateway's poll an empty version directory (a
+// failed load in /admin/models) for as long as the files take to write.
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE, TFJS_MODEL_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
+import { MANIFEST_FILE, ModelRepository, TEMP_PREFIX, TFJS_MODEL_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { ONNX_MODEL_FILE } from './base-model.js';
 import { lineageChain } from './lineage.js';
@@ -29,12 +30,6 @@ import type { InheritedFields, VersionArtifacts } from './version-manifest.js';
 
 export const REPORT_FILE = 'report.html';
 
-/** Prefix of the temporary directories a writer works in, inside the model's directory. */
-export const TEMP_PREFIX = '.tmp-';
-
-const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
-/** Attempts at claiming a number before giving up (each lost race moves to the next number). */
-const MAX_CLAIMS = 50;
 /** A temporary directory older than this belongs to a writer that died; the next writer removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Stream of the run seed the training sample is drawn from (trainer.ts and prepare.ts use 1 to 6). */
@@ -109,8 +104,10 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
   // Validated before anything touches the disk, so a manifest problem leaves no trace at all.
   draft(1, {});
 
-  const modelDir = join(resolve(repoDir), model);
-  await mkdir(modelDir, { recursive: true });
+  const root = resolve(repoDir);
+  await mkdir(root, { recursive: true });
+  const repository = new ModelRepository(root);
+  const modelDir = await repository.modelDir(model);
   await removeStaleTemps(modelDir);
   const temp = await mkdtemp(join(modelDir, TEMP_PREFIX));
   try {
@@ -145,33 +142,26 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
     }
     const writeReport = opts.report ?? true;
     if (writeReport) artifacts.report = REPORT_FILE;
-    const chain = writeReport ? await parentChain(resolve(repoDir), result) : [];
+    const chain = writeReport ? await parentChain(root, result) : [];
 
-    for (let attempt = 0; attempt < MAX_CLAIMS; attempt++) {
-      const version = (await highestVersion(modelDir)) + 1;
-      const manifest = draft(version, artifacts);
+    let manifest: Manifest | undefined; // the one the successful claim's prepare wrote
+    const { version } = await repository.claimVersion(model, temp, async (version) => {
+      manifest = draft(version, artifacts);
       await writeFile(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-      if (writeReport) {
-        const html = renderReport(result, chain, {
-          model,
-          version,
-          createdAt,
-          onnx: artifacts.onnx !== undefined,
-          ...(onnxError ? { onnxError } : {}),
-          ...(opts.training ? { recipe: opts.training } : {}),
-        });
-        await writeFile(join(temp, REPORT_FILE), html);
-      }
-      const dir = join(modelDir, String(version));
-      try {
-        await rename(temp, dir);
-      } catch (err) {
-        if (isTakenError(err)) continue;
-        throw err;
-      }
-      return { version, dir, manifest, ...(onnxError ? { onnxError } : {}) };
-    }
-    throw new Error(`could not claim a version number for ${model} in ${MAX_CLAIMS} attempts: other writers keep taking them`);
+      if (!writeReport) return;
+      const html = renderReport(result, chain, {
+        model,
+        version,
+        createdAt,
+        onnx: artifacts.onnx !== undefined,
+        ...(onnxError ? { onnxError } : {}),
+        ...(opts.training ? { recipe: opts.training } : {}),
+      });
+      await writeFile(join(temp, REPORT_FILE), html);
+    });
+    // The path as the caller named the repository (the owner's is resolved through symlinks).
+    const dir = join(root, model, String(version));
+    return { version, dir, manifest: manifest!, ...(onnxError ? { onnxError } : {}) };
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     throw err;
@@ -187,24 +177,6 @@ async function parentChain(repoDir: string, result: TrainResult): Promise<Lineag
   const parentRepo = dirname(dirname(parentDir));
   const inOwnLayout = join(parentRepo, parent.name, String(parent.version)) === parentDir;
   return lineageChain(inOwnLayout ? parentRepo : repoDir, parent.name, parent.version);
-}
-
-/** The highest version directory of a model; 0 when there is none. */
-export async function highestVersion(modelDir: string): Promise<number> {
-  let entries: string[];
-  try {
-    entries = await readdir(modelDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  return entries.filter((e) => VERSION_DIR.test(e)).reduce((max, e) => Math.max(max, Number(e)), 0);
-}
-
-/** rename(2) answers these when the target exists and is not an empty directory. */
-function isTakenError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR' || code === 'EISDIR';
 }
 
 async function removeStaleTemps(modelDir: string): Promise<void> {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MANIFEST_FILE, manifestSchema } from '../../src/core/index.js';
+import { MANIFEST_FILE, readManifestAt } from '../../src/core/index.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { IRIS_ROW, post, startGateway } from '../helpers/gateway.js';
 
@@ -161,7 +161,7 @@ void describe('driftgate train and evaluate: a good run', () => {
     assert.match(first.stderr, /» train/);
     const files = (await readdir(join(repo, 'iris', '1'))).sort();
     assert.deepEqual(files, ['driftgate.json', 'model.json', 'model.onnx', 'report.html', 'training-sample.jsonl', 'weights.bin']);
-    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(repo, 'iris', '1', MANIFEST_FILE), 'utf8')));
+    const manifest = await readManifestAt(join(repo, 'iris', '1'));
     assert.deepEqual(manifest.labels, ['setosa', 'versicolor', 'virginica']);
     assert.ok((manifest.metrics['test'] as { accuracy: number }).accuracy >= 0.8, 'a 60-epoch Iris model is better than guessing');
   });

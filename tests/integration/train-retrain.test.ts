@@ -4,11 +4,11 @@
 // it; the champion's retrain block sets the recipe; and a failed or cancelled retrain writes nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FeatureEncoder, MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema } from '../../src/core/index.js';
+import { FeatureEncoder, MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema, readManifestAt } from '../../src/core/index.js';
 import type { Manifest } from '../../src/core/index.js';
 import {
   DataError,
@@ -17,7 +17,6 @@ import {
   openVersionPredictor,
   readCsv,
   readTrainingSample,
-  readVersionManifest,
   retrainVersion,
 } from '../../src/train/index.js';
 import type { RetrainExample, TrainingSample, VersionEvaluation } from '../../src/train/index.js';
@@ -30,7 +29,7 @@ let repo: string;
 
 async function champion(model: string): Promise<{ dir: string; manifest: Manifest; sample: TrainingSample }> {
   const dir = join(repo, model, '1');
-  const manifest = await readVersionManifest(dir);
+  const manifest = await readManifestAt(dir);
   return { dir, manifest, sample: (await readTrainingSample(dir, manifest))! };
 }
 
@@ -90,7 +89,7 @@ void describe('retrainVersion', () => {
 
       assert.equal(out.version, 2);
       assert.equal(out.dir, join(repo, model, '2'));
-      const onDisk = manifestSchema.parse(JSON.parse(await readFile(join(out.dir, MANIFEST_FILE), 'utf8')));
+      const onDisk = await readManifestAt(out.dir);
       assert.deepEqual(onDisk, out.manifest);
       const m = out.manifest;
       assert.equal(m.stage, 'candidate');

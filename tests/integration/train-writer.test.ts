@@ -6,15 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FeatureEncoder, MANIFEST_FILE, initTf, manifestSchema, tf } from '../../src/core/index.js';
-import type { Manifest } from '../../src/core/index.js';
+import { FeatureEncoder, MANIFEST_FILE, TEMP_PREFIX, initTf, readManifestAt, tf } from '../../src/core/index.js';
 import { ModelRepository } from '../../src/core/index.js';
 import { openRuntime } from '../../src/serve/index.js';
 import { loadBaseModel, readTrainingSample } from '../../src/train/index.js';
 import type { RuntimeOptions } from '../../src/serve/index.js';
 import { lineageChain } from '../../src/train/lineage.js';
 import type { TrainResult } from '../../src/train/types.js';
-import { REPORT_FILE, TEMP_PREFIX, highestVersion, writeVersion } from '../../src/train/version-writer.js';
+import { REPORT_FILE, writeVersion } from '../../src/train/version-writer.js';
 import { handmadeTrainResult } from '../helpers/train-result.js';
 
 const RUNTIME: RuntimeOptions = { thread: 'inline', tfjsBackend: 'cpu', onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } };
@@ -30,10 +29,6 @@ async function freshRepo(): Promise<string> {
 
 async function entries(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).sort();
-}
-
-async function readManifest(dir: string): Promise<Manifest> {
-  return manifestSchema.parse(JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')));
 }
 
 /** Encoded rows for the handmade result's features: a few raw rows as a client would send them. */
@@ -73,7 +68,7 @@ void describe('writeVersion', () => {
     assert.deepEqual(await entries(join(repo, 'clf')), ['1'], 'no temporary directory is left behind');
     assert.equal(((await stat(written.dir)).mode & 0o777).toString(8), '755');
 
-    const manifest = await readManifest(written.dir);
+    const manifest = await readManifestAt(written.dir);
     assert.equal(manifest.name, 'clf');
     assert.equal(manifest.version, 1);
     assert.equal(manifest.format, 'tfjs-layers');
@@ -129,11 +124,11 @@ void describe('writeVersion', () => {
     const repo = await freshRepo();
     for (const name of ['1', '3', '.tmp-other-writer', 'notes', '007x']) await mkdir(join(repo, 'clf', name), { recursive: true });
     await writeFile(join(repo, 'clf', 'serving.json'), '{"version": 1}');
-    assert.equal(await highestVersion(join(repo, 'clf')), 3);
+    assert.equal(await new ModelRepository(repo).highestVersion('clf'), 3);
     const written = await writeVersion(repo, result, { model: 'clf', report: false });
     assert.equal(written.version, 4);
     assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'training-sample.jsonl', 'weights.bin']);
-    assert.deepEqual((await readManifest(written.dir)).version, 4);
+    assert.deepEqual((await readManifestAt(written.dir)).version, 4);
     // A recent temporary directory may belong to a writer at work: it is left alone.
     assert.ok((await entries(join(repo, 'clf'))).includes('.tmp-other-writer'));
   });
@@ -142,7 +137,7 @@ void describe('writeVersion', () => {
     const repo = await freshRepo();
     const all = await Promise.all([1, 2, 3, 4].map(() => writeVersion(repo, result, { model: 'clf', report: false })));
     assert.deepEqual(all.map((w) => w.version).sort(), [1, 2, 3, 4]);
-    for (const w of all) assert.equal((await readManifest(w.dir)).version, w.version);
+    for (const w of all) assert.equal((await readManifestAt(w.dir)).version, w.version);
     assert.deepEqual(await entries(join(repo, 'clf')), ['1', '2', '3', '4']);
   });
 
@@ -188,7 +183,7 @@ void describe('writeVersion', () => {
       const written = await writeVersion(repo, { ...result, model }, { model: 'clf', onnx: true, report: true });
       assert.match(written.onnxError ?? '', /cannot export layer "norm" \(LayerNormalization\)/);
       assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'report.html', 'training-sample.jsonl', 'weights.bin']);
-      const artifacts = (await readManifest(written.dir) as Record<string, unknown>)['artifacts'] as Record<string, string>;
+      const artifacts = (await readManifestAt(written.dir) as Record<string, unknown>)['artifacts'] as Record<string, string>;
       assert.equal(artifacts['onnx'], undefined);
       assert.match(artifacts['onnxError']!, /LayerNormalization/);
       assert.match(await readFile(join(written.dir, REPORT_FILE), 'utf8'), /ONNX export skipped/);
@@ -205,7 +200,7 @@ void describe('writeVersion', () => {
     const grandchild = { ...result, parent: { name: 'clf', version: 2, dir: v2.dir } };
     const v3 = await writeVersion(repo, grandchild, { model: 'clf' });
 
-    const lineage = (await readManifest(v3.dir)).lineage as Record<string, unknown>;
+    const lineage = (await readManifestAt(v3.dir)).lineage as Record<string, unknown>;
     assert.equal(lineage['parent'], 2);
     assert.deepEqual(lineage['from'], { model: 'clf', version: 2 });
     const chain = await lineageChain(repo, 'clf', 2);
@@ -222,7 +217,7 @@ void describe('writeVersion', () => {
 
     // A base from another model: no same-model parent, but `from` names it.
     const other = await writeVersion(repo, { ...result, parent: { name: 'clf', version: 3, dir: v3.dir } }, { model: 'clf-small', report: false });
-    const otherLineage = (await readManifest(other.dir)).lineage as Record<string, unknown>;
+    const otherLineage = (await readManifestAt(other.dir)).lineage as Record<string, unknown>;
     assert.equal(otherLineage['parent'], null);
     assert.deepEqual(otherLineage['from'], { model: 'clf', version: 3 });
   });
@@ -285,7 +280,7 @@ void describe('writeVersion', () => {
       now: NOW,
     });
     assert.deepEqual(await entries(written.dir), ['driftgate.json', 'model.json', 'model.onnx', 'training-sample.jsonl', 'weights.bin']);
-    const manifest = await readManifest(written.dir);
+    const manifest = await readManifestAt(written.dir);
     assert.equal(manifest.format, 'onnx');
     assert.equal(manifest.stage, 'candidate');
     assert.deepEqual(manifest.batching, { max_batch_size: 16 });

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ModelRepository, POINTER_FILE, isPromotable, writeDurably } from '../../src/core/index.js';
+import { ManifestError, ModelRepository, POINTER_FILE, isPromotable, readManifestAt, writeDurably } from '../../src/core/index.js';
 
 async function version(root: string, model: string, v: number, extra: Record<string, unknown> = {}): Promise<void> {
   const dir = join(root, model, String(v));
@@ -95,6 +95,23 @@ describe('the model repository owner', () => {
     const numbers = claims.map((c) => c.version).sort();
     assert.deepEqual(numbers, [4, 5, 6]);
     for (const c of claims) assert.equal(await readFile(join(c.dir, 'stamp'), 'utf8'), String(c.version));
+  });
+
+  it('reads manifests in one place, saying what is wrong with a bad one', async () => {
+    const problem = (kind: string, pattern: RegExp) => (err: unknown) => err instanceof ManifestError && err.problem === kind && pattern.test(err.message);
+    assert.equal((await readManifestAt(join(root, 'm', '1'))).version, 1);
+    await assert.rejects(readManifestAt(join(root, 'm', '9')), problem('missing', /m\/9: driftgate\.json not found \(not a model version\)/));
+    const bad = join(root, 'bad');
+    await mkdir(join(bad, '1'), { recursive: true });
+    await writeFile(join(bad, '1', 'driftgate.json'), '{"name": "bad",');
+    await assert.rejects(readManifestAt(join(bad, '1')), problem('not-json', /driftgate\.json is not valid JSON/));
+    const repo = new ModelRepository(root);
+    await assert.rejects(repo.readManifest('bad', 1), (err: Error) => err.message.startsWith('model "bad" version 1: driftgate.json is not valid JSON'));
+    await version(root, 'bad', 2, { task: 'classification' });
+    await assert.rejects(readManifestAt(join(bad, '2')), problem('invalid', /driftgate\.json is not a valid manifest: labels: a classification model needs at least two labels/));
+    await assert.rejects(repo.readManifest('bad', 2), (err: Error) => err.message.startsWith('model "bad" version 2: driftgate.json is not a valid manifest: labels'));
+    await version(root, 'bad', 3, { version: 4 });
+    await assert.rejects(repo.readManifest('bad', 3), /manifest says "bad" version 4/);
   });
 
   it('lets a candidate serve only once the pointer names it', () => {
