@@ -105,6 +105,8 @@ export class Retrainer {
   private readonly aborts = new Map<string, AbortController>();
   /** Models whose open job waits for more labels. */
   private readonly waiting = new Set<string>();
+  /** Models whose counters exist. */
+  private readonly seen = new Set<string>();
   private outboxBusy = false;
   private stopped = false;
   private readonly source: string;
@@ -154,6 +156,7 @@ export class Retrainer {
    */
   request(model: string, trigger: { reason: string; version?: number; since?: string }): RetrainJob {
     const { store } = this.opts;
+    this.touch(model);
     const open = store.openJobs().find((j) => j.model === model);
     if (open) {
       open.trigger.coalesced += 1;
@@ -181,6 +184,7 @@ export class Retrainer {
   }
 
   private recover(job: RetrainJob): void {
+    this.touch(job.model);
     this.metrics.activeJobs.inc({ model: job.model });
     if (job.state === 'promoting') {
       this.schedule(job.model, () => this.finishPromotion(job));
@@ -227,6 +231,20 @@ export class Retrainer {
     }
   }
 
+  /**
+   * Starts a model's counters at 0 the first time it is seen, so a first failure, promotion or rollback
+   * is an increase Prometheus can see rather than a series that appears already at 1.
+   */
+  private touch(model: string): void {
+    if (this.seen.has(model)) return;
+    this.seen.add(model);
+    for (const outcome of ['promoted', 'rejected', 'failed', 'cancelled']) this.metrics.jobs.inc({ model, outcome }, 0);
+    this.metrics.promotions.inc({ model }, 0);
+    this.metrics.rejections.inc({ model }, 0);
+    this.metrics.rollbacks.inc({ model }, 0);
+    this.metrics.activeJobs.inc({ model }, 0);
+  }
+
   private async onLabeled(events: LabeledEvent[]): Promise<void> {
     const examples: Example[] = events.map((e) => ({
       id: e.id,
@@ -241,6 +259,7 @@ export class Retrainer {
     this.opts.store.addExamples(examples);
     const models = new Set(examples.map((e) => e.model));
     for (const model of models) {
+      this.touch(model);
       this.metrics.windowExamples.set({ model }, this.opts.store.countExamples(model));
       const watch = this.opts.store.watch(model);
       if (watch) this.schedule(model, () => this.judgeWatch(watch));

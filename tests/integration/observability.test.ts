@@ -251,7 +251,8 @@ describe('observability', () => {
         for (const series of answers.flat()) assert.ok(Number.isFinite(Number(series.value[1])), `panel "${panel.title}": ${JSON.stringify(series)}`);
       }
       const byOutcome = await prom.query(`sum by (outcome) (driftgate_retrains_total{model="${MODEL}"})`);
-      assert.deepEqual(Object.fromEntries(byOutcome.map((s) => [s.metric.outcome, Number(s.value[1])])), { failed: 3, promoted: 1 });
+      // Every outcome's series exists from the model's first event on (at 0 until it happens).
+      assert.deepEqual(Object.fromEntries(byOutcome.map((s) => [s.metric.outcome, Number(s.value[1])])), { cancelled: 0, failed: 3, promoted: 1, rejected: 0 });
       const phases = rowPanels(dashboard, 'Retraining').find((p) => p.title.startsWith('Retrain phase duration'))!;
       const p95 = await prom.query(interpolate(phases.targets![1]!.expr));
       assert.deepEqual(p95.map((s) => s.metric.phase).sort(), ['data', 'gate', 'swap', 'train']);
