@@ -5,7 +5,7 @@
 // system), the events one core manages; the Kafka client's own work is included in that time.
 //   npm run bench:monitor -- [--predictions 50000] [--kafka 127.0.0.1:9092] [--window 500] [--runs 3] [--skipKafka]
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import {
   createEventBus,
   eventTopicSpecs,
-  parseManifest,
+  readManifestAt,
   seededRandom,
   silentLogger,
   toLabelMessages,
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
   },
 });
 const count = Number(args.predictions);
-const manifest: Manifest = parseManifest(JSON.parse(readFileSync('models/iris-onnx/1/driftgate.json', 'utf8')));
+const manifest: Manifest = await readManifestAt('models/iris-onnx/1');
 const policy = parsePolicyDocument(JSON.stringify({ default: { window: { size: Number(args.window) } } }));
 
 /** Iris-like traffic: each feature drawn from the training sample with a little noise; labels mostly right. */

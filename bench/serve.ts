@@ -11,7 +11,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { inputWidth, parseManifest } from '../src/core/index.js';
+import { inputWidth, readManifestAt } from '../src/core/index.js';
 import { openRuntime } from '../src/serve/index.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -88,7 +88,7 @@ async function drive(target: string, batching: string, thread: string, events: s
 
 async function runtimeRate(model: string, seconds: number): Promise<number> {
   const dir = join(root, 'models', model, '1');
-  const manifest = parseManifest(JSON.parse(readFileSync(join(dir, 'driftgate.json'), 'utf8')));
+  const manifest = await readManifestAt(dir);
   const runtime = await openRuntime(dir, manifest, {
     thread: 'inline',
     onnx: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' },

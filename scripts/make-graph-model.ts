@@ -6,10 +6,10 @@
 //
 //   npx tsx scripts/make-graph-model.ts [source-version-dir] [output-dir]
 //   defaults: models/iris-tfjs/1 -> tests/fixtures/graph-model (name iris-graph, version 1)
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema } from '../src/core/index.js';
+import { MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema, readManifestAt } from '../src/core/index.js';
 import type { tf } from '../src/core/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -130,7 +130,7 @@ function toGraphModel(model: tf.LayersModel, inputName: string, outputName: stri
 
 async function main(): Promise<void> {
   await initTf();
-  const manifest = manifestSchema.parse(JSON.parse(await readFile(join(SOURCE, MANIFEST_FILE), 'utf8')));
+  const manifest = await readManifestAt(SOURCE);
   const model = await loadLayersModelFromDir(SOURCE);
   const { modelJson, weights } = toGraphModel(model, manifest.input, manifest.output);
   model.dispose();
