@@ -1,7 +1,9 @@
 // The monitoring context: joins predictions with labels, computes drift and live performance per
 // served version, applies the drift policy and publishes its decisions.
 export { DriftMonitor } from './monitor.js';
-export type { DriftMonitorOptions, VersionSummary } from './monitor.js';
+export type { DriftMonitorOptions, ModelTimeline, VersionSummary } from './monitor.js';
+export { VersionHistory, DEFAULT_HISTORY_LIMITS } from './history.js';
+export type { HistoryLimits, PerformancePoint, WindowPoint } from './history.js';
 export { startMonitor, loadPolicy, monitorApp } from './service.js';
 export type { MonitorDeps, RunningMonitor } from './service.js';
 export { MonitorStore } from './store.js';

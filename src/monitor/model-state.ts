@@ -4,6 +4,7 @@
 import type { Manifest } from '../core/index.js';
 import { testApplies } from './drift.js';
 import type { ColumnDrift, DriftReport, DriftTestName } from './drift.js';
+import { VersionHistory } from './history.js';
 import { DriftWindow } from './window.js';
 import type { WindowSpec } from './window.js';
 import { RollingPerformance, defaultMetric } from './performance.js';
@@ -31,6 +32,8 @@ interface VersionSnapshot {
   /** The last reports, for the status endpoint (scores of Infinity come back as null). */
   lastWindow?: DriftReport;
   lastLabelDrift?: ColumnDrift;
+  /** Recent performance verdicts and drift windows, for the status page. */
+  history?: unknown;
 }
 
 export class VersionState {
@@ -46,6 +49,8 @@ export class VersionState {
   joined = 0;
   lastWindow: DriftReport | undefined;
   lastLabelDrift: ColumnDrift | undefined;
+  /** Bounded record of the version's performance verdicts and drift windows over time. */
+  history: VersionHistory;
   /** The policy's per-feature test overrides that fit this version's columns. */
   readonly overrides: Record<string, DriftTestName> = {};
   /** Overrides that name no column of this version, or a test that cannot judge its kind. */
@@ -79,11 +84,13 @@ export class VersionState {
       this.joined = snapshot.joined;
       this.lastWindow = snapshot.lastWindow;
       this.lastLabelDrift = snapshot.lastLabelDrift;
+      this.history = VersionHistory.restore(snapshot.history, manifest.task);
       if (!this.references && this.liveReference) this.completeLiveReference();
     } else {
       this.window = new DriftWindow(spec, this.columns);
       this.labelWindow = new DriftWindow(spec, labelColumns);
       this.performance = new RollingPerformance(performanceOptions);
+      this.history = new VersionHistory(manifest.task);
       this.policyState = previousPolicy ? resetForNewVersion(previousPolicy) : initialPolicyState();
       this.liveReference = this.references ? undefined : Object.fromEntries(this.columns.map((c) => [c.name, []]));
     }
@@ -135,6 +142,7 @@ export class VersionState {
       performance: this.performance.snapshot(),
       policy: this.policyState,
       joined: this.joined,
+      history: this.history.snapshot(),
     };
     if (this.liveReference) out.liveReference = this.liveReference;
     if (this.lastWindow) out.lastWindow = this.lastWindow;

@@ -9,6 +9,8 @@ import type { EventBatch, EventBus, EventTopics, LabelEvent, LabeledEvent, Logge
 import type { ModelCatalog } from './catalog.js';
 import { evaluateLabels, evaluateWindow } from './drift.js';
 import type { ColumnDrift, DriftReport } from './drift.js';
+import { VersionHistory } from './history.js';
+import type { PerformancePoint, WindowPoint } from './history.js';
 import { createMonitorMetrics } from './metrics.js';
 import type { MonitorMetrics } from './metrics.js';
 import { LABEL_COLUMN, PREDICTION_COLUMN, VersionState } from './model-state.js';
@@ -57,6 +59,16 @@ export interface VersionSummary {
   policy: VersionState['policyState'];
 }
 
+/** A model's recent performance verdicts and drift windows over all its versions (GET /monitor/models/{m}/timeline). */
+export interface ModelTimeline {
+  model: string;
+  task: 'classification' | 'regression';
+  /** Oldest first, at most the limit asked for; `ts` in event time (ms). */
+  points: (PerformancePoint & { version: number })[];
+  /** Oldest first, at most the limit asked for. */
+  windows: (WindowPoint & { version: number })[];
+}
+
 export class DriftMonitor {
   readonly metrics: MonitorMetrics;
   private readonly logger: Logger;
@@ -85,6 +97,8 @@ export class DriftMonitor {
   private batchPredictions = new Map<string, Map<string, number>>();
   /** The waiting prediction (or null: none) the checks found for a label, so applying it looks up nothing more. */
   private readonly waitingFor = new WeakMap<LabelEvent, WaitingPrediction | null>();
+  /** Histories of versions not in memory, read from their stored snapshot for the timeline (they get no new events). */
+  private readonly storedHistories = new Map<string, VersionHistory>();
   /** Models whose early-label gauge was set, so one that empties is set back to 0. */
   private readonly earlyReported = new Set<string>();
 
@@ -168,6 +182,7 @@ export class DriftMonitor {
     } catch (err) {
       // The store rolled back; in-memory state may be ahead of it, so rebuild it from the store.
       this.versions.clear();
+      this.storedHistories.clear();
       this.newestVersion.clear();
       this.coverage.clear();
       this.coverageTouched.clear();
@@ -368,6 +383,7 @@ export class DriftMonitor {
     this.metrics.driftDetected.set(labels, report.datasetDrift ? 1 : 0);
     this.countLater.push(() => this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' }));
     state.lastWindow = report;
+    state.history.addWindow(report);
     this.logger.debug('window evaluated', { model, version, window: report.windowIndex, share: report.share, drift: report.datasetDrift });
 
     const verdict = {
@@ -410,6 +426,7 @@ export class DriftMonitor {
     const current = state.performance.current();
     const { name: model, version } = state.manifest;
     const labels = { model, version: String(version) };
+    state.history.addPerformance(time, current);
     if (current.task === 'classification') {
       this.metrics.accuracy.set(labels, current.accuracy);
       this.metrics.f1.set(labels, current.macroF1);
@@ -520,6 +537,7 @@ export class DriftMonitor {
     const newest = this.newestVersion.get(model);
     if (!snapshot && newest !== undefined && newest !== version) previous = this.versions.get(stateKey(model, newest));
     const state = new VersionState(manifest, policy, snapshot, previous?.policyState);
+    this.storedHistories.delete(key);
     for (const problem of state.overrideProblems) this.logger.error('drift policy override ignored', { model, version, problem });
     this.versions.set(key, state);
     if (newest === undefined || version > newest) this.newestVersion.set(model, version);
@@ -554,6 +572,43 @@ export class DriftMonitor {
         policy: state.policyState,
       };
     });
+  }
+
+  /**
+   * The model's performance verdicts and drift windows over time, across its versions, oldest first.
+   * Versions this process has not touched since it started (an old version after a restart) are
+   * read from their stored snapshot. Undefined when the monitor knows no version of the model.
+   */
+  timeline(model: string, limit = 500, windowLimit = 60): ModelTimeline | undefined {
+    const histories = new Map<number, VersionHistory>();
+    let task: ModelTimeline['task'] | undefined;
+    for (const state of this.versions.values()) {
+      if (state.manifest.name !== model) continue;
+      histories.set(state.manifest.version, state.history);
+      task = state.manifest.task;
+    }
+    for (const key of this.opts.store.stateKeys(`version:${model}:`)) {
+      const version = Number(key.slice(key.lastIndexOf(':') + 1));
+      if (!Number.isInteger(version) || histories.has(version)) continue;
+      const manifest = this.opts.catalog.get(model, version) ?? this.opts.catalog.latest(model);
+      if (!manifest) continue;
+      let history = this.storedHistories.get(key);
+      if (!history) {
+        history = VersionHistory.restore(this.opts.store.getState<{ history?: unknown }>(key)?.history, manifest.task);
+        this.storedHistories.set(key, history);
+      }
+      histories.set(version, history);
+      task ??= manifest.task;
+    }
+    if (task === undefined) return undefined;
+    const points: ModelTimeline['points'] = [];
+    const windows: ModelTimeline['windows'] = [];
+    for (const [version, history] of histories) {
+      for (const p of history.performance()) points.push({ ...p, version });
+      for (const w of history.windows()) windows.push({ ...w, version });
+    }
+    const byTime = (a: { ts: number; version: number }, b: { ts: number; version: number }) => a.ts - b.ts || a.version - b.version;
+    return { model, task, points: points.sort(byTime).slice(-limit), windows: windows.sort(byTime).slice(-windowLimit) };
   }
 
   /** Decision history from the store. */

@@ -100,6 +100,15 @@ export function monitorApp(monitor: DriftMonitor, registry: Registry): express.E
     app.get('/monitor/models', (_req, res) => {
       res.json({ versions: monitor.summaries() });
     });
+    // What the status page draws: performance verdicts and drift windows over time, all versions.
+    app.get('/monitor/models/:model/timeline', (req, res) => {
+      const timeline = monitor.timeline(req.params.model);
+      if (!timeline) {
+        res.status(404).json({ error: `the monitor knows no version of model ${JSON.stringify(req.params.model)}` });
+        return;
+      }
+      res.json(timeline);
+    });
     app.get('/monitor/models/:model/decisions', (req, res) => {
       const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
       const limit = Number(raw);
