@@ -8,7 +8,7 @@ import { startRetrainer } from '../lifecycle/index.js';
 import type { RunningRetrainer } from '../lifecycle/index.js';
 import { loadPolicy, startMonitor } from '../monitor/index.js';
 import type { RunningMonitor } from '../monitor/index.js';
-import { ModelEventFollower, createGateway, createServeMetrics, parseSampling, publishingModelEvents, publishingSinks } from '../serve/index.js';
+import { ModelEventFollower, createGateway, createServeMetrics, embeddedMonitorView, parseSampling, publishingModelEvents, publishingSinks, remoteMonitorView } from '../serve/index.js';
 import type { Gateway } from '../serve/index.js';
 import { trainingBackend } from './retrain-backend.js';
 
@@ -111,6 +111,12 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
         port: opts.monitorPort,
       })
     : undefined;
+  // The status page reads the monitor in this process, else one running elsewhere when named.
+  gateway.context.monitorView = monitor
+    ? embeddedMonitorView(monitor.monitor)
+    : config.monitorUrl
+      ? remoteMonitorView({ url: config.monitorUrl, logger: logger.child({ component: 'status' }) })
+      : undefined;
   // The retrain loop trains in worker threads, so serving keeps its event loop while it runs.
   const retrainer = config.retrain
     ? await startRetrainer({

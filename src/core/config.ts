@@ -111,6 +111,11 @@ export const configOptions = {
   publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),
   monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Port of the drift monitor\'s HTTP endpoints (/metrics, /monitor/models); `driftgate serve` opens it too when it runs the embedded monitor.'),
   monitor: option('DRIFTGATE_MONITOR', bool.default(true), '`driftgate serve` runs the drift monitor in the same process. Turn it off when monitors run separately (`driftgate monitor`).'),
+  monitorUrl: option(
+    'DRIFTGATE_MONITOR_URL',
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://driftgate-monitor:8081' }).optional(),
+    'Base URL of a separately running drift monitor (e.g. http://driftgate-monitor:8081) whose live accuracy, timeline and drift the gateway\'s status page shows when DRIFTGATE_MONITOR is off. Unset: the page shows only the embedded monitor\'s.',
+  ),
   monitorStore: option('DRIFTGATE_MONITOR_STORE', z.string().min(1).default('.driftgate/monitor.db'), 'SQLite file of the monitor\'s durable state: pending joins, the labeled window, window and policy state.'),
   monitorGroup: option('DRIFTGATE_MONITOR_GROUP', z.string().min(1).default('driftgate-monitor'), 'Kafka consumer group of the monitors; monitors in one group share the partitions.'),
   monitorPolicy: option(

@@ -17,6 +17,8 @@ import type { PredictionSink } from './prediction-log.js';
 import { ModelRegistry } from './registry.js';
 
 import { adminRoutes } from './routes/admin.js';
+import { statusRoutes } from './routes/status.js';
+import type { MonitorView } from './status/monitor-view.js';
 import type { GatewayContext } from './routes/context.js';
 import { labelRoutes } from './routes/labels.js';
 import { v1Routes } from './routes/v1.js';
@@ -34,6 +36,8 @@ export interface GatewayDeps {
   repo?: ModelRepository;
   /** Where the gateway's own model events go (admin promote/rollback, retrain requests). */
   modelEvents?: ModelEventSink;
+  /** The drift monitor's numbers for the status page; it can also be set later on `context.monitorView`. */
+  monitorView?: MonitorView;
 }
 
 export interface Gateway {
@@ -72,12 +76,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel, { component: 'gateway' });
   const metrics = deps.metrics ?? createServeMetrics();
+  const repo = deps.repo ?? new ModelRepository(config.modelRepo, { logger, onPointerProblem: (model) => metrics.pointerProblems.inc({ model }) });
   const registry =
     deps.registry ??
     new ModelRegistry({
-      repo:
-        deps.repo ??
-        new ModelRepository(config.modelRepo, { logger, onPointerProblem: (model) => metrics.pointerProblems.inc({ model }) }),
+      repo,
       settings: versionSettings(config),
       metrics,
       logger,
@@ -86,7 +89,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       drainTimeoutMs: config.drainTimeoutMs,
       pollIntervalMs: config.pollIntervalMs,
     });
-  const context: GatewayContext = { config, registry, metrics, logger, sink: deps.sink ?? discardPredictions, labels: deps.labels ?? discardLabels, modelEvents: deps.modelEvents ?? discardModelEvents, follower: undefined, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
+  const context: GatewayContext = { config, registry, repo, metrics, logger, sink: deps.sink ?? discardPredictions, labels: deps.labels ?? discardLabels, modelEvents: deps.modelEvents ?? discardModelEvents, follower: undefined, monitorView: deps.monitorView, lifecycle: { shuttingDown: false }, body: jsonBody(config.maxBodyBytes) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -105,6 +108,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.use(v1Routes(context));
   app.use(labelRoutes(context));
   app.use(adminRoutes(context));
+  app.use(statusRoutes(context));
   const openapi = buildOpenApi();
   app.get('/openapi.json', (_req, res) => {
     res.locals.endpoint = '/openapi.json';

@@ -17,3 +17,5 @@ export { publishingSinks, parseSampling, discardLabels } from './event-sink.js';
 export type { LabelSink, SamplingRates } from './event-sink.js';
 export type { PredictionRecord, PredictionSink, PredictionOutput } from './prediction-log.js';
 export { buildOpenApi } from './openapi.js';
+export { embeddedMonitorView, remoteMonitorView } from './status/monitor-view.js';
+export type { MonitorView, MonitoredVersion, MonitoredTimeline, RemoteMonitorOptions } from './status/monitor-view.js';

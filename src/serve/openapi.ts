@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import * as s from './schemas.js';
 
-type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text'; status?: number; errors?: number[]; admin?: boolean; labelToken?: boolean };
+type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text' | 'html'; status?: number; errors?: number[]; admin?: boolean; labelToken?: boolean };
 
 const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
 const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
@@ -12,8 +12,8 @@ function operation(op: Op, path: string) {
   const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   const responses: Record<string, unknown> = {
     [op.status ?? 200]:
-      op.ok === 'text'
-        ? { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }
+      op.ok === 'text' || op.ok === 'html'
+        ? { description: 'OK', content: { [op.ok === 'text' ? 'text/plain' : 'text/html']: { schema: { type: 'string' } } } }
         : { description: 'OK', content: { 'application/json': { schema: schemaOf(op.ok) } } },
   };
   for (const code of op.errors ?? []) responses[code] = { description: errorText[code] ?? 'error', ...errorRef };
@@ -115,6 +115,16 @@ export function buildOpenApi(): Record<string, unknown> {
       get: { summary: 'Recent retrain jobs of the model, as the retrain loop announced them, newest first', tag: 'admin', ok: s.retrainJobsResponse, errors: [401, 403, 404], admin: true },
     },
     '/metrics': { get: { summary: 'Prometheus metrics', tag: 'observability', ok: 'text' } },
+    '/': { get: { summary: 'The status page (HTML; its script and stylesheet are /ui/app.js and /ui/app.css); also at /ui', tag: 'status', ok: 'html' } },
+    '/status/models': {
+      get: { summary: 'Every model: serving version and lineage, live accuracy or MAE, last drift windows, recent events and retrain jobs', tag: 'status', ok: s.statusModelsResponse },
+    },
+    '/status/models/{model}/timeline': {
+      get: { summary: 'Live accuracy (or MAE) over time, with the retrain loop\'s events, oldest first', tag: 'status', ok: s.statusTimelineResponse, errors: [400, 404] },
+    },
+    '/status/models/{model}/versions/{version}/report': {
+      get: { summary: 'The version\'s training report (report.html), sandboxed by its Content-Security-Policy', tag: 'status', ok: 'html', errors: [400, 404] },
+    },
   };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, methods] of Object.entries(ops)) {
@@ -125,7 +135,7 @@ export function buildOpenApi(): Record<string, unknown> {
     info: {
       title: 'driftgate',
       version: '0.1.0',
-      description: 'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics.',
+      description: 'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics, status page.',
     },
     paths,
     components: {

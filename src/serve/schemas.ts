@@ -1,6 +1,7 @@
 // Request and response shapes of the HTTP API, as zod schemas. The same schemas validate requests
 // and generate the OpenAPI document, so the document cannot drift from the code.
 import { z } from 'zod';
+import { MODEL_EVENT_TYPES } from '../core/index.js';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
@@ -151,3 +152,89 @@ export const retrainJob = z
   .passthrough()
   .meta({ id: 'RetrainJob' });
 export const retrainJobsResponse = z.object({ model: z.string(), jobs: z.array(retrainJob) }).meta({ id: 'RetrainJobs' });
+
+// The status page's JSON (public, read-only): models with their versions, live metric, drift, events
+// and jobs; and each model's metric over time with the loop's events. docs/status-page.md explains them.
+const isoTime = z.string().describe('ISO 8601 time.');
+const modelEventType = z.enum(MODEL_EVENT_TYPES);
+
+export const statusVersion = z
+  .object({
+    version: z.number().int(),
+    state: z.enum(['serving', 'loaded', 'available', 'failed']).describe('As the gateway holds it (see /admin/models).'),
+    stage: z.literal('candidate').optional().describe('Written by the retrain loop; serves only once promoted.'),
+    createdAt: z.string().optional(),
+    parent: z.number().int().optional().describe('The version of the same model it was fine-tuned from (lineage).'),
+    trigger: z.string().optional().describe('Why it was trained (lineage.trigger), e.g. retrain:performance.'),
+    job: z.string().optional().describe('The retrain job that made it.'),
+    headline: z.object({ name: z.enum(['accuracy', 'mae']), value: z.number() }).optional().describe('Accuracy or MAE on its test split when it was trained.'),
+    report: z.string().nullable().describe('URL of its training report (report.html), or null when it has none.'),
+  })
+  .meta({ id: 'StatusVersion' });
+export const statusLive = z
+  .object({
+    version: z.number().int().describe('The serving version.'),
+    metric: z.enum(['accuracy', 'mae']),
+    value: z.number().describe('Over the monitor\'s rolling window of joined labels.'),
+    labels: z.number().int().describe('Joined labels in that window.'),
+  })
+  .meta({ id: 'StatusLive' });
+export const statusFeatureDrift = z
+  .object({
+    feature: z.string(),
+    test: z.string().describe('ks, psi, wasserstein, chisquare or jensenshannon.'),
+    score: z.number().nullable().describe('null when infinite (a category the reference never had).'),
+    pValue: z.number().nullable().describe('Only for ks and chisquare.'),
+    drifted: z.boolean(),
+  })
+  .meta({ id: 'StatusFeatureDrift' });
+export const statusDriftWindow = z
+  .object({ ts: isoTime, version: z.number().int(), share: z.number(), detected: z.boolean(), features: z.array(statusFeatureDrift) })
+  .meta({ id: 'StatusDriftWindow' });
+export const statusDrift = z
+  .object({
+    version: z.number().int().describe('The version whose last window this is: the serving one, else the last judged.'),
+    ts: isoTime.optional().describe('Event time of the window\'s newest prediction.'),
+    detected: z.boolean().describe('Dataset drift in that window.'),
+    share: z.number().nullable().describe('Share of drifted features.'),
+    features: z.array(statusFeatureDrift),
+    windows: z.array(statusDriftWindow).describe('The model\'s last drift windows, oldest first, all versions (at most 12).'),
+  })
+  .meta({ id: 'StatusDrift' });
+export const statusEvent = z
+  .object({ type: modelEventType, version: z.number().int(), ts: isoTime, summary: z.string().describe('One line of plain text.') })
+  .meta({ id: 'StatusEvent' });
+export const statusModel = z
+  .object({
+    name: z.string(),
+    task: z.enum(['classification', 'regression']),
+    metric: z.enum(['accuracy', 'mae']),
+    servingVersion: z.number().int().nullable(),
+    versions: z.array(statusVersion).describe('Newest first.'),
+    live: statusLive.nullable().describe('null without a monitor, or before the serving version has joined labels.'),
+    drift: statusDrift.nullable().describe('null without a monitor, or before a drift window closed.'),
+    events: z.array(statusEvent).describe('Model events, newest first, at most 50.'),
+    jobs: z.array(retrainJob).describe('Retrain jobs as the last event about each announced them, newest first, at most 10.'),
+  })
+  .meta({ id: 'StatusModel' });
+export const statusModelsResponse = z
+  .object({
+    generatedAt: isoTime,
+    monitor: z
+      .object({ source: z.enum(['embedded', 'remote', 'none']), problem: z.string().optional() })
+      .describe('Where live numbers come from: the monitor in this process, DRIFTGATE_MONITOR_URL, or none.'),
+    models: z.array(statusModel),
+  })
+  .meta({ id: 'StatusModels' });
+export const statusTimelineResponse = z
+  .object({
+    model: z.string(),
+    metric: z.enum(['accuracy', 'mae']),
+    points: z
+      .array(z.object({ ts: isoTime, version: z.number().int(), value: z.number(), labels: z.number().int() }))
+      .describe('The monitor\'s verdicts (every 50 joined labels, in event time), oldest first, at most 500.'),
+    events: z
+      .array(z.object({ ts: isoTime, type: modelEventType, version: z.number().int(), summary: z.string() }))
+      .describe('drift.detected, retrain.requested, retrain.started, model.promoted, model.rejected, model.rolled_back; oldest first, at most 100.'),
+  })
+  .meta({ id: 'StatusTimeline' });
