@@ -17,21 +17,19 @@
 // check of `detect`.
 //   npm run bench:loop -- [--runs 3] [--rate 10] [--batch 20] [--pre 10] [--after 30] [--limit 180]
 //                         [--models iris-onnx,iris-tfjs] [--kafkaModels iris-onnx] [--skipKafka] [--skipEmbedded]
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { consumeEvents, createEventBus, createLogger, loadConfig, topicNames } from '../src/core/index.js';
 import type { EventBus, ModelEvent, Subscription } from '../src/core/index.js';
 import { startDriftgate } from '../src/cli/stack.js';
 import { tempRepo } from '../tests/helpers/gateway.js';
-import { LabelingClient, irisTraffic } from '../tests/helpers/loop-traffic.js';
+import { startKafkaLoop, loopConfigOverrides } from '../tests/helpers/loop-stack.js';
+import { LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../tests/helpers/loop-traffic.js';
 import type { Concept, Sample } from '../tests/helpers/loop-traffic.js';
-import { PrivateBroker, freePort } from '../tests/helpers/private-broker.js';
+import { PrivateBroker } from '../tests/helpers/private-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,16 +54,8 @@ const LIMIT_S = Number(args.limit); // longest wait for a new version per run
 const TARGET_S = 60;
 const TARGET_RATIO = 0.95;
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const TOKEN = 'bench-loop-token';
-const POLICY = {
-  default: {
-    window: { size: 150, minSamples: 50 },
-    drift: { action: 'report' },
-    performance: { window: 100, minLabels: 60, maxDrop: 0.1 },
-    cooldownMs: 0,
-  },
-};
+const TOKEN = LOOP_TOKEN;
+const POLICY = LOOP_POLICY;
 
 interface Run {
   setup: string;
@@ -229,27 +219,7 @@ async function embeddedStack(model: string): Promise<Stack> {
   const repo = tempRepo([model]);
   const dir = mkdtempSync(join(tmpdir(), 'dg-bench-loop-'));
   const prefix = `bench${randomUUID().slice(0, 8)}.`;
-  const config = loadConfig(
-    {},
-    {
-      modelRepo: repo,
-      topicPrefix: prefix,
-      spoolDir: join(dir, 'spool'),
-      monitorStore: join(dir, 'monitor.db'),
-      retrainStore: join(dir, 'retrain.db'),
-      monitorPolicy: JSON.stringify(POLICY),
-      adminToken: TOKEN,
-      retrainMinTrain: 100,
-      retrainMinHoldout: 40,
-      watchLabels: 100,
-      port: 0,
-      host: '127.0.0.1',
-      pollIntervalMs: 0,
-      warmupRuns: 1,
-      logLevel: 'silent',
-      publishLingerMs: 1,
-    },
-  );
+  const config = loadConfig({}, { ...loopConfigOverrides(repo, dir, POLICY), topicPrefix: prefix });
   const logs: LogLine[] = [];
   const dg = await startDriftgate(config, createLogger('info', {}, (line) => keepLine(line, logs)), { monitorPort: null });
   return {
@@ -265,116 +235,21 @@ async function embeddedStack(model: string): Promise<Stack> {
   };
 }
 
-class Proc {
-  private child: ChildProcess | undefined;
-  log = '';
-  private partial = '';
-  constructor(
-    readonly command: string,
-    private readonly env: Record<string, string>,
-    private readonly lines: LogLine[],
-  ) {}
-
-  start(): void {
-    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, this.command], {
-      env: { ...process.env, DRIFTGATE_HOST: '127.0.0.1', ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.log = (this.log + d.toString()).slice(-5000);
-      const text = this.partial + d.toString();
-      const lines = text.split('\n');
-      this.partial = lines.pop()!;
-      for (const line of lines) keepLine(line, this.lines);
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  }
-}
-
-async function until(what: string, url: string, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${ms} ms`);
-    await sleep(100);
-  }
-}
-
 async function kafkaStack(model: string, brokers: string[]): Promise<Stack> {
-  const repo = tempRepo([model]);
-  const dir = mkdtempSync(join(tmpdir(), 'dg-bench-loop-kafka-'));
-  const prefix = `bench${randomUUID().slice(0, 8)}.`;
-  const [gatewayPort, monitorPort, retrainPort] = [await freePort(), await freePort(), await freePort()];
-  // info level: the bench reads the model loads, swaps and label waits from the logs
-  const common = { KAFKA_BROKERS: brokers.join(','), DRIFTGATE_TOPIC_PREFIX: prefix, DRIFTGATE_MODEL_REPO: repo, DRIFTGATE_PUBLISH_LINGER_MS: '5', DRIFTGATE_LOG_LEVEL: 'info' };
   const logs: LogLine[] = [];
-  const procs = [
-    new Proc('serve', {
-      ...common,
-      PORT: String(gatewayPort),
-      DRIFTGATE_MONITOR: 'false',
-      DRIFTGATE_RETRAIN: 'false',
-      DRIFTGATE_ADMIN_TOKEN: TOKEN,
-      DRIFTGATE_SPOOL_DIR: join(dir, 'spool'),
-      // far slower than a run: the swap comes from the model event
-      DRIFTGATE_POLL_INTERVAL_MS: '600000',
-      DRIFTGATE_WARMUP_RUNS: '1',
-    }, logs),
-    new Proc('monitor', {
-      ...common,
-      DRIFTGATE_MONITOR_PORT: String(monitorPort),
-      DRIFTGATE_MONITOR_STORE: join(dir, 'monitor.db'),
-      DRIFTGATE_MONITOR_POLICY: JSON.stringify(POLICY),
-      DRIFTGATE_LOG_LEVEL: 'warn',
-    }, logs),
-    new Proc('retrain', {
-      ...common,
-      DRIFTGATE_RETRAIN_PORT: String(retrainPort),
-      DRIFTGATE_RETRAIN_STORE: join(dir, 'retrain.db'),
-      DRIFTGATE_RETRAIN_MIN_TRAIN: '100',
-      DRIFTGATE_RETRAIN_MIN_HOLDOUT: '40',
-      DRIFTGATE_WATCH_LABELS: '100',
-    }, logs),
-  ];
-  const close = async () => {
-    for (const p of procs) await p.stop();
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
+  // info level: the bench reads the model loads, swaps and label waits from the logs
+  const loop = await startKafkaLoop({ brokers, models: [model], policy: POLICY, logLevel: 'info', onLine: (line) => keepLine(line, logs) });
+  const bus = createEventBus({ kafkaBrokers: brokers, topicPrefix: loop.prefix });
+  return {
+    url: loop.gatewayUrl,
+    prefix: loop.prefix,
+    bus,
+    logs,
+    close: async () => {
+      await bus.close();
+      await loop.close();
+    },
   };
-  try {
-    for (const p of procs) p.start();
-    const url = `http://127.0.0.1:${gatewayPort}`;
-    await until('the gateway', `${url}/v2/health/ready`);
-    await until('the monitor', `http://127.0.0.1:${monitorPort}/healthz`);
-    await until('the retrainer', `http://127.0.0.1:${retrainPort}/healthz`);
-    const bus = createEventBus({ kafkaBrokers: brokers, topicPrefix: prefix });
-    return {
-      url,
-      prefix,
-      bus,
-      logs,
-      close: async () => {
-        await bus.close();
-        await close();
-      },
-    };
-  } catch (err) {
-    process.stderr.write(procs.map((p) => `--- ${p.command}\n${p.log}`).join('\n'));
-    await close();
-    throw err;
-  }
 }
 
 interface JobRecord {

@@ -6,63 +6,21 @@
 // version; a worse version promoted by hand is rolled back by the post-promotion watch; a challenger
 // fine-tuned on shuffled labels is rejected and its champion keeps serving.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { sampleValue, tempRepo } from '../helpers/gateway.js';
+import { sampleValue } from '../helpers/gateway.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { IRIS_CLASSES, LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
 import { seededRandom } from '../../src/core/index.js';
-import { PrivateBroker, freePort, waitFor } from '../helpers/private-broker.js';
+import { startKafkaLoop } from '../helpers/loop-stack.js';
+import type { KafkaLoop } from '../helpers/loop-stack.js';
+import { PrivateBroker, waitFor } from '../helpers/private-broker.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TOKEN = LOOP_TOKEN;
 // iris-tfjs only reports its drop: its retrain below is asked for by hand, on labels chosen for it.
 const POLICY = { ...LOOP_POLICY, models: { 'iris-tfjs': { performance: { action: 'report' } } } };
 const auth = { authorization: `Bearer ${TOKEN}` };
-
-class Proc {
-  child: ChildProcess | undefined;
-  log = '';
-  constructor(
-    readonly command: string,
-    readonly env: Record<string, string>,
-  ) {}
-
-  start(): void {
-    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, this.command], {
-      env: { ...process.env, DRIFTGATE_LOG_LEVEL: 'warn', DRIFTGATE_HOST: '127.0.0.1', ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.log = (this.log + d.toString()).slice(-20_000);
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  }
-}
-
-async function up(url: string, what: string): Promise<void> {
-  await waitFor(what, 90_000, async () => {
-    try {
-      return (await fetch(url)).ok;
-    } catch {
-      return false;
-    }
-  });
-}
 
 async function metric(url: string, name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -72,9 +30,8 @@ async function metric(url: string, name: string, labels: Record<string, string>)
 describe('the closed retrain loop with separate processes on Kafka', () => {
   let broker: PrivateBroker | undefined;
   let skip: string | undefined;
+  let loop: KafkaLoop | undefined;
   let repo: string;
-  let dir: string;
-  const procs: Proc[] = [];
   let gatewayUrl: string;
   let monitorUrl: string;
   let retrainerUrl: string;
@@ -87,61 +44,17 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
     }
     broker = await PrivateBroker.create();
     await broker.run('start');
-    repo = tempRepo(['iris-onnx', 'iris-tfjs']);
-    dir = mkdtempSync(join(tmpdir(), 'dg-kafka-loop-'));
-    const [gatewayPort, monitorPort, retrainPort] = [await freePort(), await freePort(), await freePort()];
-    const common = {
-      KAFKA_BROKERS: broker.brokers.join(','),
-      DRIFTGATE_TOPIC_PREFIX: `loop${randomUUID().slice(0, 8)}.`,
-      DRIFTGATE_MODEL_REPO: repo,
-      DRIFTGATE_PUBLISH_LINGER_MS: '5',
-    };
-    procs.push(
-      new Proc('serve', {
-        ...common,
-        PORT: String(gatewayPort),
-        DRIFTGATE_MONITOR: 'false',
-        DRIFTGATE_RETRAIN: 'false',
-        DRIFTGATE_ADMIN_TOKEN: TOKEN,
-        DRIFTGATE_SPOOL_DIR: join(dir, 'spool'),
-        // The poll is far slower than the test: a swap within it comes from the model events.
-        DRIFTGATE_POLL_INTERVAL_MS: '600000',
-        DRIFTGATE_WARMUP_RUNS: '1',
-      }),
-      new Proc('monitor', {
-        ...common,
-        DRIFTGATE_MONITOR_PORT: String(monitorPort),
-        DRIFTGATE_MONITOR_STORE: join(dir, 'monitor.db'),
-        DRIFTGATE_MONITOR_POLICY: JSON.stringify(POLICY),
-      }),
-      new Proc('retrain', {
-        ...common,
-        DRIFTGATE_RETRAIN_PORT: String(retrainPort),
-        DRIFTGATE_RETRAIN_STORE: join(dir, 'retrain.db'),
-        DRIFTGATE_RETRAIN_MIN_TRAIN: '100',
-        DRIFTGATE_RETRAIN_MIN_HOLDOUT: '40',
-        DRIFTGATE_WATCH_LABELS: '100',
-      }),
-    );
-    for (const p of procs) p.start();
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    monitorUrl = `http://127.0.0.1:${monitorPort}`;
-    retrainerUrl = `http://127.0.0.1:${retrainPort}`;
-    await up(`${gatewayUrl}/v2/health/ready`, 'the gateway');
-    await up(`${monitorUrl}/healthz`, 'the monitor');
-    await up(`${retrainerUrl}/healthz`, 'the retrainer');
+    loop = await startKafkaLoop({ brokers: broker.brokers, models: ['iris-onnx', 'iris-tfjs'], policy: POLICY });
+    ({ repo, gatewayUrl, monitorUrl, retrainerUrl } = loop);
   });
 
   after(async () => {
-    for (const p of procs) await p.stop();
+    await loop?.close();
     await broker?.destroy();
-    if (repo) rmSync(repo, { recursive: true, force: true });
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('recovers twice, survives a broker restart without losing labels, rolls back a bad promotion and rejects a worse challenger', { timeout: 600_000 }, async (t) => {
     if (skip) return t.skip(skip);
-    const logs = () => procs.map((p) => `--- ${p.command}\n${p.log.slice(-3000)}`).join('\n');
     const client = new LabelingClient(gatewayUrl);
     const next = irisTraffic(21);
     try {
@@ -204,7 +117,7 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
         'the gateway lists the jobs announced on the stream',
       );
     } catch (err) {
-      t.diagnostic(logs());
+      t.diagnostic(loop!.logs());
       throw err;
     }
   });

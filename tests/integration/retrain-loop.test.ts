@@ -16,34 +16,15 @@ import type { Config } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
 import { get, metricValue, post, tempRepo } from '../helpers/gateway.js';
-import { IRIS_CLASSES, LOOP_POLICY, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
+import { loopConfigOverrides } from '../helpers/loop-stack.js';
+import { IRIS_CLASSES, LOOP_TOKEN, LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = LOOP_TOKEN;
-const POLICY = LOOP_POLICY;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 function loopConfig(repo: string, dir: string): Config {
-  return loadConfig(
-    {},
-    {
-      modelRepo: repo,
-      spoolDir: join(dir, 'spool'),
-      monitorStore: join(dir, 'monitor.db'),
-      retrainStore: join(dir, 'retrain.db'),
-      monitorPolicy: JSON.stringify(POLICY),
-      adminToken: TOKEN,
-      retrainMinTrain: 100,
-      retrainMinHoldout: 40,
-      watchLabels: 100,
-      port: 0,
-      host: '127.0.0.1',
-      pollIntervalMs: 0,
-      warmupRuns: 1,
-      logLevel: 'silent',
-      publishLingerMs: 1,
-    },
-  );
+  return loadConfig({}, loopConfigOverrides(repo, dir));
 }
 
 async function jobs(url: string, model: string): Promise<Record<string, unknown>[]> {
