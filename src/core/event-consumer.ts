@@ -169,3 +169,38 @@ export async function consumeEvents(opts: ConsumeOptions): Promise<Subscription>
     },
   });
 }
+
+/**
+ * Subscribes in the background, retrying every `retryMs` while the bus refuses, so a process whose
+ * main job is not consuming (a gateway following model events, an embedded retrainer) starts and
+ * serves while Kafka is down. `stop()` ends the retries and the subscription once it exists.
+ */
+export function subscribeInBackground(start: () => Promise<Subscription>, logger: Logger, what: string, retryMs = 10_000): Subscription {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<Subscription | undefined> = Promise.resolve(undefined);
+  const attempt = (): void => {
+    current = start().then(
+      (subscription) => {
+        if (stopped) return subscription.stop().then(() => undefined);
+        return subscription;
+      },
+      (err: unknown) => {
+        if (!stopped) {
+          logger.warn(`cannot subscribe for ${what}; retrying`, { error: err instanceof Error ? err.message : String(err), retryMs });
+          timer = setTimeout(attempt, retryMs);
+          timer.unref();
+        }
+        return undefined;
+      },
+    );
+  };
+  attempt();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await (await current)?.stop();
+    },
+  };
+}

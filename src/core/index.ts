@@ -57,7 +57,7 @@ export {
 export type { PredictionEvent, PredictionOutput, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
 export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
-export { consumeEvents, DEAD_LETTER_HEADERS } from './event-consumer.js';
+export { consumeEvents, subscribeInBackground, DEAD_LETTER_HEADERS } from './event-consumer.js';
 export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';
 export {
   ModelRepository,

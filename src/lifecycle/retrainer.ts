@@ -11,7 +11,7 @@
 // promotes it twice.
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { consumeEvents, describeError, drainOutbox, isPromotable, toModelEventMessage } from '../core/index.js';
+import { consumeEvents, describeError, drainOutbox, isPromotable, subscribeInBackground, toModelEventMessage } from '../core/index.js';
 import type { EventBus, EventTopics, LabeledEvent, Logger, Manifest, ModelEvent, ModelEventType, ModelRepository, Subscription } from '../core/index.js';
 import { estimateOnset, hashSeed, liveScore, sampleRows, selectExamples } from './examples.js';
 import type { Example, SelectionRules } from './examples.js';
@@ -118,18 +118,25 @@ export class Retrainer {
 
   async start(): Promise<void> {
     for (const job of this.opts.store.openJobs()) this.recover(job);
-    this.subscription = await consumeEvents({
-      bus: this.opts.bus,
-      groupId: this.opts.groupId,
-      topics: this.opts.topics,
-      fromBeginning: true,
-      registry: this.opts.registry,
-      logger: this.opts.logger,
-      handlers: {
-        modelEvents: (events) => this.onModelEvents(events),
-        labeled: (events) => this.onLabeled(events),
-      },
-    });
+    // In the background: with the bus down, `driftgate serve` still starts and serves; the retrainer
+    // joins its group once the bus answers.
+    this.subscription = subscribeInBackground(
+      () =>
+        consumeEvents({
+          bus: this.opts.bus,
+          groupId: this.opts.groupId,
+          topics: this.opts.topics,
+          fromBeginning: true,
+          registry: this.opts.registry,
+          logger: this.opts.logger,
+          handlers: {
+            modelEvents: (events) => this.onModelEvents(events),
+            labeled: (events) => this.onLabeled(events),
+          },
+        }),
+      this.opts.logger,
+      'the retrain loop',
+    );
     void this.flushOutbox();
   }
 

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { consumeEvents, describeError, toModelEventMessage } from '../core/index.js';
+import { consumeEvents, describeError, subscribeInBackground, toModelEventMessage } from '../core/index.js';
 import type { EventBus, EventPublisher, EventTopics, Logger, ModelEvent, Subscription } from '../core/index.js';
 
 /** Where the gateway's own model events go. */
@@ -57,16 +57,22 @@ export class ModelEventFollower {
 
   async start(): Promise<void> {
     const groupId = this.opts.groupId ?? `driftgate-gateway-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.subscription = await consumeEvents({
-      bus: this.opts.bus,
-      groupId,
-      topics: this.opts.topics,
-      // From the start of the topic: the recent jobs shown after a restart are rebuilt from it.
-      fromBeginning: true,
-      logger: this.opts.logger,
-      ...(this.opts.metricsRegistry ? { registry: this.opts.metricsRegistry } : {}),
-      handlers: { modelEvents: (events) => this.onEvents(events) },
-    });
+    // In the background: with the bus down the gateway serves, and follows the pointer by its poll.
+    this.subscription = subscribeInBackground(
+      () =>
+        consumeEvents({
+          bus: this.opts.bus,
+          groupId,
+          topics: this.opts.topics,
+          // From the start of the topic: the recent jobs shown after a restart are rebuilt from it.
+          fromBeginning: true,
+          logger: this.opts.logger,
+          ...(this.opts.metricsRegistry ? { registry: this.opts.metricsRegistry } : {}),
+          handlers: { modelEvents: (events) => this.onEvents(events) },
+        }),
+      this.opts.logger,
+      'model events',
+    );
   }
 
   async stop(): Promise<void> {
