@@ -18,7 +18,7 @@ describe('model event summaries', () => {
       'v3: input drift in 50% of the features (f2, f3)',
     );
     assert.equal(summarizeEvent({ type: 'retrain.requested', version: 1, details: { reason: 'data_drift' } }), 'retrain of v1 asked: data drift');
-    assert.equal(summarizeEvent({ type: 'retrain.started', version: 1, details: { job: 'abcdef0123', data: { train: 240, holdout: 60 } } }), 'fine-tuning v1: 240 rows to train on, 60 held out (job abcdef01)');
+    assert.equal(summarizeEvent({ type: 'retrain.started', version: 1, details: { job: 'iris-onnx-mbx1k2-abcdef01', data: { train: 240, holdout: 60 } } }), 'fine-tuning v1: 240 rows to train on, 60 held out (job abcdef01)');
     const record = { gate: { metric: 'accuracy', holdout: { champion: { value: 0.7, rows: 60 }, challenger: { value: 0.95, rows: 60 } } } };
     assert.equal(summarizeEvent({ type: 'model.promoted', version: 2, details: { from: 1, by: 'retrainer', record } }), 'v2 serves instead of v1: holdout accuracy 0.950 vs 0.700');
     assert.equal(summarizeEvent({ type: 'model.promoted', version: 2, details: { from: 1, by: 'admin' } }), 'v2 serves instead of v1 (by admin)');

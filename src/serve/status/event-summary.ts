@@ -34,9 +34,10 @@ function gateLine(record: Details | undefined): string | undefined {
   return `holdout ${metric} ${formatMetric(challenger, metric)} vs ${formatMetric(champion, metric)}`;
 }
 
+/** Job ids are `<model>-<time>-<random>`; the random part tells them apart. */
 function jobRef(d: Details): string {
   const job = str(d['job']);
-  return job ? ` (job ${job.slice(0, 8)})` : '';
+  return job ? ` (job ${job.slice(job.lastIndexOf('-') + 1) || job})` : '';
 }
 
 export function summarizeEvent(e: Pick<SeenModelEvent, 'type' | 'version' | 'details'>): string {

@@ -150,7 +150,7 @@ export const APP_JS = String.raw`(function () {
     var metric = timeline.metric;
     var yMax = 1;
     if (metric !== 'accuracy') {
-      yMax = niceCeil(points.reduce(function (m, p) { return Math.max(m, p.v); }, 0) * 1.1);
+      yMax = 4 * niceCeil((points.reduce(function (m, p) { return Math.max(m, p.v); }, 0) * 1.1) / 4);
     }
     var x = function (t) { return M.l + ((t - t0) / (t1 - t0)) * (W - M.l - M.r); };
     var y = function (v) { return H - M.b - (v / yMax) * (H - M.t - M.b); };
@@ -189,23 +189,47 @@ export const APP_JS = String.raw`(function () {
     axes.append(svg('text', { class: 'axis-label', x: 12, y: M.t - 8 }, metric === 'accuracy' ? 'accuracy' : 'MAE'));
     root.append(axes);
 
-    // the loop's events: a vertical line each, labels stacked in rows so they do not overlap
-    var markers = svg('g', { class: 'markers' });
-    var rows = [-Infinity, -Infinity, -Infinity];
+    // the loop's events: a vertical line each (a run of the same event, like the monitor asking again
+    // while a job is open, is one marker with a count); labels stacked in rows so they do not overlap,
+    // the promotions, rejections, rollbacks and drift first
+    var groups = [];
     events.forEach(function (e) {
-      var mx = x(e.t);
-      var text = MARKERS[e.type].label + (e.type === 'model.promoted' || e.type === 'model.rejected' || e.type === 'model.rolled_back' ? ' v' + e.version : '');
-      var width = text.length * 6.2 + 8;
-      var row = rows.findIndex(function (end) { return mx >= end; });
-      if (row < 0) row = rows.indexOf(Math.min.apply(null, rows));
+      var last = groups[groups.length - 1];
+      if (last && last.type === e.type && last.version === e.version) {
+        last.count += 1;
+        last.lastTs = e.ts;
+      } else {
+        groups.push({ t: e.t, ts: e.ts, lastTs: e.ts, type: e.type, version: e.version, summary: e.summary, count: 1 });
+      }
+    });
+    var PRIORITY = { 'model.promoted': 0, 'model.rolled_back': 0, 'model.rejected': 0, 'drift.detected': 1, 'retrain.started': 2, 'retrain.requested': 3 };
+    var rows = [[], [], []];
+    var free = function (row, from, to) {
+      return row.every(function (span) { return to < span[0] || from > span[1]; });
+    };
+    groups.slice().sort(function (a, b) { return PRIORITY[a.type] - PRIORITY[b.type] || a.t - b.t; }).forEach(function (g) {
+      var mx = x(g.t);
+      var text = MARKERS[g.type].label + (PRIORITY[g.type] === 0 ? ' v' + g.version : '') + (g.count > 1 ? ' ×' + g.count : '');
+      var width = text.length * 6.4 + 6;
       var anchorEnd = mx + width > W - M.r;
-      rows[row] = mx + (anchorEnd ? 2 : width);
-      var g = svg('g', { class: 'marker marker-' + typeClass(e.type), 'data-type': e.type, 'data-version': e.version }, [
-        svgTitle(time(e.ts) + ' ' + MARKERS[e.type].name + ': ' + (e.summary || '')),
-        svg('line', { x1: mx, x2: mx, y1: M.t - 44 + row * 14 + 4, y2: H - M.b }),
-        svg('text', { x: anchorEnd ? mx - 3 : mx + 3, y: M.t - 44 + row * 14 + 12, 'text-anchor': anchorEnd ? 'end' : 'start' }, text),
-      ]);
-      markers.append(g);
+      var from = anchorEnd ? mx - width : mx;
+      var to = anchorEnd ? mx : mx + width;
+      g.row = rows.findIndex(function (row) { return free(row, from, to); });
+      if (g.row < 0 && PRIORITY[g.type] === 0) g.row = 0; // never drop the label of a promotion or rollback
+      if (g.row >= 0) rows[g.row].push([from, to]);
+      g.text = text;
+      g.anchorEnd = anchorEnd;
+    });
+    var markers = svg('g', { class: 'markers' });
+    groups.forEach(function (g) {
+      var mx = x(g.t);
+      var top = g.row >= 0 ? M.t - 44 + g.row * 14 + 4 : M.t;
+      var title = time(g.ts) + (g.count > 1 ? '–' + time(g.lastTs) + ', ' + g.count + '× ' : ' ') + MARKERS[g.type].name + ': ' + (g.summary || '');
+      markers.append(svg('g', { class: 'marker marker-' + typeClass(g.type), 'data-type': g.type, 'data-version': g.version, 'data-count': g.count }, [
+        svgTitle(title),
+        svg('line', { x1: mx, x2: mx, y1: top, y2: H - M.b }),
+        g.row >= 0 ? svg('text', { x: g.anchorEnd ? mx - 3 : mx + 3, y: M.t - 44 + g.row * 14 + 12, 'text-anchor': g.anchorEnd ? 'end' : 'start' }, g.text) : null,
+      ]));
     });
     root.append(markers);
 
@@ -230,13 +254,19 @@ export const APP_JS = String.raw`(function () {
     });
     var versions = {};
     (timeline.points || []).forEach(function (p) { versions[p.version] = true; });
-    Object.keys(versions).forEach(function (v) {
-      items.unshift(el('span', 'legend-item', [el('span', 'swatch line-swatch series-' + (Number(v) % SERIES)), 'v' + v]));
+    var lines = Object.keys(versions).map(Number).sort(function (a, b) { return a - b; }).map(function (v) {
+      return el('span', 'legend-item', [el('span', 'swatch line-swatch series-' + (v % SERIES)), 'v' + v]);
     });
-    return el('div', 'legend', items);
+    return el('div', 'legend', lines.concat(items));
   }
 
   // ---- panels ----------------------------------------------------------------------------------
+
+  /** Job ids are <model>-<time>-<random>: the random part tells them apart. */
+  function shortJob(id) {
+    var dash = id.lastIndexOf('-');
+    return dash >= 0 && dash < id.length - 1 ? id.slice(dash + 1) : id;
+  }
 
   function metricName(metric) {
     return metric === 'mae' ? 'MAE' : metric;
@@ -270,7 +300,7 @@ export const APP_JS = String.raw`(function () {
       var facts = [];
       if (v.parent !== undefined) facts.push('from v' + v.parent);
       if (v.trigger) facts.push(v.trigger);
-      if (v.job) facts.push('job ' + v.job.slice(0, 8));
+      if (v.job) facts.push('job ' + shortJob(v.job));
       if (v.createdAt) facts.push(dateTime(v.createdAt));
       var line2 = [];
       if (v.headline) line2.push('trained ' + v.headline.name + ' ' + fmt(v.headline.value, v.headline.name));
@@ -286,7 +316,7 @@ export const APP_JS = String.raw`(function () {
   function driftPanel(model) {
     var drift = model.drift;
     if (!drift) return panel('Input drift', empty('No drift window has closed yet.'));
-    var windows = drift.windows && drift.windows.length ? drift.windows : [{ ts: drift.ts, version: drift.version, share: drift.share, detected: drift.detected, features: drift.features }];
+    var windows = drift.windows && drift.windows.length ? drift.windows.slice(-8) : [{ ts: drift.ts, version: drift.version, share: drift.share, detected: drift.detected, features: drift.features }];
     var features = [];
     windows.forEach(function (w) {
       w.features.forEach(function (f) { if (features.indexOf(f.feature) < 0) features.push(f.feature); });
@@ -343,7 +373,7 @@ export const APP_JS = String.raw`(function () {
       else if (j.error) outcome.push(el('div', 'reason', j.error));
       if (j.waiting) outcome.push(el('div', 'reason', j.waiting));
       if (j.watch) outcome.push(el('div', null, 'watch: ' + j.watch.outcome.replace('_', ' ') + ' (live ' + fmt(j.watch.live) + ' vs baseline ' + fmt(j.watch.baseline) + ')'));
-      var id = el('td', 'mono', String(j.id).slice(0, 8));
+      var id = el('td', 'mono', shortJob(String(j.id)));
       id.title = String(j.id);
       return el('tr', null, [
         id,
@@ -360,8 +390,20 @@ export const APP_JS = String.raw`(function () {
 
   function eventsPanel(model) {
     if (!model.events.length) return panel('Events', empty('No model event yet.'), 'wide');
-    return panel('Events', el('ol', 'events', model.events.slice(0, 15).map(function (e) {
-      return el('li', null, [el('span', 'when', time(e.ts)), el('span', 'badge event marker-' + typeClass(e.type), e.type), el('span', 'summary', e.summary)]);
+    // newest first; a run of the same event about the same version is one line with a count
+    var runs = [];
+    model.events.forEach(function (e) {
+      var last = runs[runs.length - 1];
+      if (last && last.type === e.type && last.version === e.version) last.count += 1;
+      else runs.push({ type: e.type, version: e.version, ts: e.ts, summary: e.summary, count: 1 });
+    });
+    return panel('Events', el('ol', 'events', runs.slice(0, 12).map(function (e) {
+      return el('li', null, [
+        el('span', 'when', time(e.ts)),
+        el('span', 'badge event marker-' + typeClass(e.type), e.type),
+        el('span', 'summary', e.summary),
+        e.count > 1 ? el('span', 'count', '×' + e.count) : null,
+      ]);
     })), 'wide');
   }
 

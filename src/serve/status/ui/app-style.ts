@@ -39,7 +39,7 @@ main { padding: 18px 24px 40px; max-width: 1500px; margin: 0 auto; }
 .live { margin-left: auto; color: var(--muted); }
 .live .big { font-size: 24px; font-weight: 650; color: var(--ink); font-variant-numeric: tabular-nums; }
 .muted { color: var(--muted); }
-.grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 14px; }
+.grid { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 14px; }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; min-width: 0; }
 .panel.wide { grid-column: 1 / -1; }
 .panel h3 { margin: 0 0 8px; font-size: 13px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); }
@@ -101,6 +101,7 @@ thead th { color: var(--muted); font-weight: 600; border-bottom: 1px solid var(-
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .feature-name { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-weight: 500; word-break: break-all; }
 table.heatmap td.cell { text-align: center; min-width: 44px; }
+table.heatmap th.feature-name { white-space: nowrap; word-break: normal; }
 table.heatmap .window-head { text-align: center; font-weight: 500; font-size: 11.5px; }
 td.cell.drifted { background: #fde2c7; color: #9a3412; }
 td.cell.clean { background: #ecfdf5; color: #6b7280; }
@@ -116,6 +117,7 @@ table.jobs .reason { color: var(--muted); }
 ol.events { list-style: none; margin: 0; padding: 0; font-size: 12.5px; }
 ol.events li { display: flex; gap: 8px; align-items: baseline; padding: 3px 0; border-top: 1px solid var(--line); }
 ol.events li:first-child { border-top: 0; }
+ol.events .count { color: var(--muted); font-weight: 600; }
 ol.events .when { color: var(--muted); font-variant-numeric: tabular-nums; }
 .badge.event { background: transparent; border: 1px solid var(--c, var(--line)); color: var(--c, var(--ink)); }
 @media (max-width: 900px) { .grid { grid-template-columns: minmax(0, 1fr); } }
