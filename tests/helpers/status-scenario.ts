@@ -120,12 +120,22 @@ export interface Recovery {
 /**
  * Iris traffic on `model` under the species concept, then labels that follow a new boundary on petal
  * length until a retrained version serves, then more traffic on it (so its live accuracy shows).
+ * `paceMs` spaces the rounds out (the screenshot's chart reads better over a longer stretch).
  */
-export async function recoverFromConceptChange(url: string, model: string, opts: { seed?: number; limitMs?: number; afterRounds?: number; concept?: Concept } = {}): Promise<Recovery> {
+export async function recoverFromConceptChange(url: string, model: string, opts: { seed?: number; limitMs?: number; beforeRounds?: number; afterRounds?: number; paceMs?: number } = {}): Promise<Recovery> {
   const client = new LabelingClient(url);
   const next = irisTraffic(opts.seed ?? 7);
-  const before = await client.accuracy(model, next, 'species', 15);
-  const during = await client.untilVersionChanges(model, next, opts.concept ?? 'petal-length', '1', opts.limitMs ?? 240_000);
-  const after = await client.accuracy(model, next, opts.concept ?? 'petal-length', opts.afterRounds ?? 10);
-  return { before: before.accuracy, during: during.accuracy, after: after.accuracy, version: during.version, seconds: during.seconds, failed: client.failed };
+  const pace = () => new Promise<void>((resolve) => setTimeout(resolve, opts.paceMs ?? 0));
+  const rounds = async (n: number, concept: Concept) => {
+    let accuracy = 0;
+    for (let i = 0; i < n; i++) {
+      accuracy += (await client.accuracy(model, next, concept, 1)).accuracy / n;
+      await pace();
+    }
+    return accuracy;
+  };
+  const before = await rounds(opts.beforeRounds ?? 15, 'species');
+  const during = await client.untilVersionChanges(model, next, 'petal-length', '1', opts.limitMs ?? 240_000, pace);
+  const after = await rounds(opts.afterRounds ?? 10, 'petal-length');
+  return { before, during: during.accuracy, after, version: during.version, seconds: during.seconds, failed: client.failed };
 }
