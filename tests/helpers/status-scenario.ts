@@ -9,7 +9,8 @@ import type { Config, Logger } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
 import { EXAMPLES } from './gateway.js';
-import { LOOP_POLICY, LabelingClient, irisTraffic } from './loop-traffic.js';
+import { loopConfigOverrides } from './loop-stack.js';
+import { LabelingClient, irisTraffic } from './loop-traffic.js';
 import type { Concept, IRIS_FEATURES, Sample } from './loop-traffic.js';
 
 /** Feature names a status page must show as text, never as markup. */
@@ -27,28 +28,9 @@ export interface LoopStack {
   close(): Promise<void>;
 }
 
-/** The loop tests' configuration (tests/integration/retrain-loop.test.ts) in `dir`. */
+/** The loop tests' configuration (tests/helpers/loop-stack.ts) in `dir`, with `overrides`. */
 export function loopConfig(repo: string, dir: string, overrides: Partial<Config> = {}): Config {
-  return loadConfig(
-    {},
-    {
-      modelRepo: repo,
-      spoolDir: join(dir, 'spool'),
-      monitorStore: join(dir, 'monitor.db'),
-      retrainStore: join(dir, 'retrain.db'),
-      monitorPolicy: JSON.stringify(LOOP_POLICY),
-      retrainMinTrain: 100,
-      retrainMinHoldout: 40,
-      watchLabels: 100,
-      port: 0,
-      host: '127.0.0.1',
-      pollIntervalMs: 0,
-      warmupRuns: 1,
-      logLevel: 'silent',
-      publishLingerMs: 1,
-      ...overrides,
-    },
-  );
+  return loadConfig({}, { ...loopConfigOverrides(repo, dir), ...overrides });
 }
 
 /**
