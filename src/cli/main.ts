@@ -12,10 +12,11 @@ commands:
   retrain    run only the retrain loop, as a Kafka consumer (needs KAFKA_BROKERS)
   train      train or fine-tune a model from a CSV/JSONL file and write a new version
   evaluate   score a model version on labelled data: metrics and error analysis
+  demo       drive traffic with a drift at a stack (or one of its own) and watch the loop recover
   openapi    print the OpenAPI document of the HTTP API
   config     print every configuration option with its default
 
-\`driftgate train --help\` and \`driftgate evaluate --help\` list their flags.
+\`driftgate train --help\`, \`driftgate evaluate --help\` and \`driftgate demo --help\` list their flags.
 
 Configuration comes from environment variables (see README); DRIFTGATE_CONFIG names an optional JSON file.`;
 
@@ -55,6 +56,11 @@ async function main(argv: string[]): Promise<void> {
       const { evaluateCommand } = await import('./evaluate.js');
       process.exitCode = await evaluateCommand(argv.slice(1));
       return;
+    }
+    case 'demo': {
+      const { demoCommand } = await import('./demo.js');
+      // Exit at once: keep-alive sockets of the traffic must not hold the process open.
+      return process.exit(await demoCommand(argv.slice(1)));
     }
     case 'openapi': {
       const { buildOpenApi } = await import('../serve/index.js');
