@@ -71,7 +71,8 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
         }
       });
       assert.ok(restarted);
-      assert.equal(first.version, '2');
+      // Usually version 2; under load a first challenger may be rejected and the next one promoted.
+      assert.ok(Number(first.version) >= 2, `a retrained version serves: ${first.version}`);
       const afterFirst = await client.accuracy('iris-onnx', next, 'petal-length', 10);
       t.diagnostic(`first change: before ${before.accuracy.toFixed(3)}, during ${first.accuracy.toFixed(3)}, after ${afterFirst.accuracy.toFixed(3)}, swapped after ${first.seconds.toFixed(1)} s`);
       assert.ok(afterFirst.accuracy >= 0.95 * before.accuracy, `accuracy after the first swap ${afterFirst.accuracy}`);
@@ -81,19 +82,19 @@ describe('the closed retrain loop with separate processes on Kafka', () => {
       await waitFor(() => `all ${sent} labels joined`, 120_000, async () => (await metric(monitorUrl, 'driftgate_labels_joined_total', { model: 'iris-onnx' })) >= sent);
 
       // A second change later: the loop goes round again and a third version serves.
-      const second = await client.untilVersionChanges('iris-onnx', next, 'petal-width', '2', 300_000);
-      assert.equal(second.version, '3');
+      const second = await client.untilVersionChanges('iris-onnx', next, 'petal-width', first.version, 300_000);
+      assert.ok(Number(second.version) > Number(first.version), `a newer version serves: ${second.version}`);
       const afterSecond = await client.accuracy('iris-onnx', next, 'petal-width', 10);
-      t.diagnostic(`second change: during ${second.accuracy.toFixed(3)}, after ${afterSecond.accuracy.toFixed(3)}, swapped after ${second.seconds.toFixed(1)} s`);
+      t.diagnostic(`second change: version ${second.version}, during ${second.accuracy.toFixed(3)}, after ${afterSecond.accuracy.toFixed(3)}, swapped after ${second.seconds.toFixed(1)} s`);
       assert.ok(afterSecond.accuracy >= 0.95 * before.accuracy, `accuracy after the second swap ${afterSecond.accuracy}`);
 
       // A forced bad promotion: version 1 (the old concept) by hand; the watch rolls it back.
       const forced = await fetch(`${gatewayUrl}/admin/models/iris-onnx/promote/1`, { method: 'POST', headers: auth });
       assert.equal(forced.status, 200, await forced.text());
       const rolled = await client.untilVersionChanges('iris-onnx', next, 'petal-width', '1', 120_000);
-      assert.equal(rolled.version, '3', 'rolled back to the version that served before');
+      assert.equal(rolled.version, second.version, 'rolled back to the version that served before');
       const pointer = JSON.parse(readFileSync(join(repo, 'iris-onnx', 'serving.json'), 'utf8')) as { version: number; log: { action: string; reason: string }[] };
-      assert.equal(pointer.version, 3);
+      assert.equal(pointer.version, Number(second.version));
       assert.equal(pointer.log.at(-1)!.action, 'rollback');
       assert.match(pointer.log.at(-1)!.reason, /watch: live accuracy/);
       assert.equal(await metric(retrainerUrl, 'driftgate_rollbacks_total', { model: 'iris-onnx' }), 1);
