@@ -59,9 +59,11 @@ describe('the closed retrain loop on the embedded default', () => {
 
     // The concept changes; keep sending until the gateway answers from a new version.
     const during = await client.untilVersionChanges('iris-onnx', next, 'petal-length', '1', 240_000);
-    assert.equal(during.version, '2');
+    // Usually version 2; on a loaded machine a first challenger may be rejected and the next promoted.
+    const served = during.version;
+    assert.ok(Number(served) >= 2, `a retrained version serves: ${served}`);
     const after = await client.accuracy('iris-onnx', next, 'petal-length', 10);
-    assert.deepEqual([...after.versions], ['2']);
+    assert.deepEqual([...after.versions], [served]);
     t.diagnostic(
       `accuracy before ${before.accuracy.toFixed(3)}, during ${during.accuracy.toFixed(3)} (${during.rows} rows), after ${after.accuracy.toFixed(3)}; new version served ${during.seconds.toFixed(1)} s after the change`,
     );
@@ -73,17 +75,17 @@ describe('the closed retrain loop on the embedded default', () => {
     const job = (await jobs(url, 'iris-onnx')).find((j) => j['state'] === 'promoted');
     assert.ok(job);
     assert.equal(job['champion'], 1);
-    assert.equal(job['challenger'], 2);
+    assert.equal(String(job['challenger']), served);
     assert.equal((job['trigger'] as { reason: string }).reason, 'performance');
     const gate = job['gate'] as { holdout: { champion: { value: number }; challenger: { value: number } }; promote: boolean };
     assert.equal(gate.promote, true);
     assert.ok(gate.holdout.challenger.value > gate.holdout.champion.value);
     t.diagnostic(`job ${JSON.stringify({ trigger: job['trigger'], data: job['data'], phases: job['phases'], gate: job['gate'] })}`);
-    const manifest = JSON.parse(readFileSync(join(repo, 'iris-onnx', '2', 'driftgate.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(readFileSync(join(repo, 'iris-onnx', served, 'driftgate.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(manifest['format'], 'onnx');
     assert.equal(manifest['stage'], 'candidate');
     const pointer = JSON.parse(readFileSync(join(repo, 'iris-onnx', 'serving.json'), 'utf8')) as { version: number; log: { job?: string }[] };
-    assert.equal(pointer.version, 2);
+    assert.equal(pointer.version, Number(served));
     assert.equal(pointer.log.at(-1)!.job, job['id']);
     assert.equal(await metricValue(url, 'driftgate_promotions_total', { model: 'iris-onnx' }), 1);
     assert.equal(await metricValue(url, 'driftgate_retrains_total', { model: 'iris-onnx', outcome: 'promoted' }), 1);
@@ -238,9 +240,9 @@ describe('the loop on a regressor', () => {
       for (let i = 0; i < 10; i++) error += (await round(batch(20, true))).error;
       const after = error / 200;
       t.diagnostic(`MAE before ${before.toFixed(2)} min, during ${(during / n).toFixed(2)}, after ${after.toFixed(2)}; version ${version} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      assert.equal(version, '2');
+      assert.ok(Number(version) >= 2, `a retrained version serves: ${version}`);
       assert.ok(after < 0.5 * (during / n), `the new version fixed most of the error: ${after} against ${during / n}`);
-      const manifest = JSON.parse(readFileSync(join(repo, 'delivery-onnx', '2', 'driftgate.json'), 'utf8')) as Record<string, unknown>;
+      const manifest = JSON.parse(readFileSync(join(repo, 'delivery-onnx', version, 'driftgate.json'), 'utf8')) as Record<string, unknown>;
       assert.equal(manifest['format'], 'onnx');
       const job = (await jobs(url, 'delivery-onnx')).find((j) => j['state'] === 'promoted')!;
       assert.equal((job['gate'] as { metric: string }).metric, 'mae');
