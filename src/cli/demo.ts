@@ -112,7 +112,7 @@ async function run(opts: DemoOptions, url: string, own: OwnStack | undefined, da
   const atText = 'seconds' in opts.at ? `${opts.at.seconds} s` : `${opts.at.labels} labels`;
   out.text(
     own
-      ? `driftgate running in this process at ${url} (status page ${url}/status): embedded bus, a temporary copy of ${opts.model} in ${own.dir}, demo policy (performance over 100 labels, drift windows of 150, both retrain, no cooldown)`
+      ? `driftgate running in this process at ${url} (status page ${url}/status): embedded bus, a temporary copy of ${opts.model} in ${own.dir}, demo policy (performance over 100 labels, drift windows of 150, both retrain, no cooldown; 300 rows to train on)`
       : `attached to the stack at ${url}: its own policy applies (the default judges 500 labels, from 200, with a 1 h cooldown between retrains)`,
   );
   out.text(`model ${opts.model}; ${opts.rate} requests/s of ${opts.batch} rows, labels ${opts.labelDelayMs} ms later; drift (${opts.drift}) after ${atText}; timeout ${opts.timeoutMs / 1000} s`);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, silentLogger } from '../../src/core/index.js';
+import { DEMO_POLICY } from '../../src/cli/demo/own-stack.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import { tempRepo } from '../helpers/gateway.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
@@ -88,8 +89,8 @@ describe('driftgate demo', () => {
         retrainStore: join(dir, 'retrain.db'),
         monitorPolicy: JSON.stringify(policy),
         labelToken: 'demo-label-token',
-        retrainMinTrain: 100,
-        retrainMinHoldout: 40,
+        retrainMinTrain: 300,
+        retrainMinHoldout: 60,
         watchLabels: 100,
         port: 0,
         host: '127.0.0.1',
@@ -149,7 +150,7 @@ describe('driftgate demo', () => {
 });
 
 describe('driftgate demo on Kafka', () => {
-  it('sees the loop recover with a separate gateway, monitor and retrainer, under the default policy', { timeout: 300_000 }, async (t) => {
+  it('sees the loop recover with a separate gateway, monitor and retrainer', { timeout: 300_000 }, async (t) => {
     const found = await kafkaBrokers();
     if ('skip' in found) return t.skip(found.skip);
     const repo = tempRepo(['iris-onnx']);
@@ -177,8 +178,14 @@ describe('driftgate demo on Kafka', () => {
       DRIFTGATE_MONITOR_URL: `http://127.0.0.1:${monitorPort}`,
       DRIFTGATE_SPOOL_DIR: join(dir, 'spool'),
     });
-    start('monitor', { DRIFTGATE_MONITOR_PORT: String(monitorPort), DRIFTGATE_MONITOR_STORE: join(dir, 'monitor.db') });
-    start('retrain', { DRIFTGATE_RETRAIN_PORT: String(retrainPort), DRIFTGATE_RETRAIN_STORE: join(dir, 'retrain.db') });
+    // The policy and retrain settings of the stack the demo starts by itself, so the run is as quick.
+    start('monitor', { DRIFTGATE_MONITOR_PORT: String(monitorPort), DRIFTGATE_MONITOR_STORE: join(dir, 'monitor.db'), DRIFTGATE_MONITOR_POLICY: JSON.stringify(DEMO_POLICY) });
+    start('retrain', {
+      DRIFTGATE_RETRAIN_PORT: String(retrainPort),
+      DRIFTGATE_RETRAIN_STORE: join(dir, 'retrain.db'),
+      DRIFTGATE_RETRAIN_MIN_TRAIN: '300',
+      DRIFTGATE_RETRAIN_MIN_HOLDOUT: '60',
+    });
     try {
       for (const url of [`http://127.0.0.1:${gatewayPort}/v2/health/ready`, `http://127.0.0.1:${monitorPort}/healthz`, `http://127.0.0.1:${retrainPort}/healthz`]) {
         await waitFor(url, 90_000, async () => (await fetch(url).catch(() => undefined))?.ok === true);

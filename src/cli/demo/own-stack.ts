@@ -10,8 +10,9 @@ import { startDriftgate } from '../stack.js';
 
 /**
  * Judge performance over the last 100 labels (from 60 on), close drift windows every 150 predictions,
- * two drifted windows in a row make data drift, both kinds ask for a retrain, no cooldown. The retrain
- * settings beside it (100 rows to train on, 40 held out, a 100-label watch) match the loop tests.
+ * two drifted windows in a row make data drift, both kinds ask for a retrain, no cooldown. Beside it,
+ * a retrain needs 300 rows to train on and 60 held out: a second or two more of traffic than the loop
+ * tests' 100 and 40, for a challenger that is clearly better than 95% of the old accuracy.
  */
 export const DEMO_POLICY = {
   default: {
@@ -52,8 +53,8 @@ export async function startOwnStack(opts: { repo: string; model: string; host: s
       monitorPolicy: JSON.stringify(DEMO_POLICY),
       adminToken,
       labelToken: opts.labelToken,
-      retrainMinTrain: 100,
-      retrainMinHoldout: 40,
+      retrainMinTrain: 300,
+      retrainMinHoldout: 60,
       watchLabels: 100,
       pollIntervalMs: 0,
       warmupRuns: 1,

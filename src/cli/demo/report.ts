@@ -145,6 +145,7 @@ export interface Sink {
 export class DemoOutput {
   private progressShown = false;
   private lastPlain = 0;
+  private lastAt = 0;
 
   constructor(
     private readonly out: Sink,
@@ -158,7 +159,10 @@ export class DemoOutput {
 
   line(text: string, at = Date.now()): void {
     this.clear();
-    const t = Math.max(0, (at - this.startedAt) / 1000);
+    // Some facts arrive a poll after later ones (a job's record comes with its first event): stamps
+    // never go back, so the timeline reads in order.
+    this.lastAt = Math.max(this.lastAt, at);
+    const t = Math.max(0, (this.lastAt - this.startedAt) / 1000);
     this.out.write(`+${t.toFixed(1).padStart(5)}s ${text}\n`);
   }
 

@@ -86,7 +86,8 @@ export class Timeline {
       state.gate = true;
     }
     if (job.state !== state.state && FINAL.has(job.state)) {
-      const folded = job.trigger.coalesced ? `; ${job.trigger.coalesced} repeated requests folded in` : '';
+      const n = job.trigger.coalesced ?? 0;
+      const folded = n > 0 ? `; ${n} repeated request${n === 1 ? '' : 's'} folded in` : '';
       const phases = phaseList(job, folded);
       if (job.state === 'promoted') {
         this.promoted.set(job.id, structuredClone(job));
