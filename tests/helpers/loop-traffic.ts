@@ -33,7 +33,7 @@ const IRIS = readFileSync(join(import.meta.dirname, '../../examples/iris.csv'), 
 
 /**
  * `species`: the true species. `petal-length`: a new boundary on petal length (versicolor below 4.2,
- * virginica above). `petal-width`: a boundary on petal width instead (versicolor below 1.5).
+ * virginica above). `petal-width`: a boundary on petal width instead (versicolor below 1.2).
  */
 export type Concept = 'species' | 'petal-length' | 'petal-width';
 
@@ -47,7 +47,7 @@ export function labelOf(values: readonly number[], species: string, concept: Con
   if (concept === 'species') return species;
   if (petalLength < 2.5) return 'setosa';
   if (concept === 'petal-length') return petalLength < 4.2 ? 'versicolor' : 'virginica';
-  return petalWidth < 1.5 ? 'versicolor' : 'virginica';
+  return petalWidth < 1.2 ? 'versicolor' : 'virginica';
 }
 
 /** A seeded source of samples: `next(n, concept)` draws n rows. */

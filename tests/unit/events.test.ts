@@ -33,6 +33,7 @@ describe('topicNames', () => {
       predictions: 'driftgate.predictions',
       labels: 'driftgate.labels',
       modelEvents: 'driftgate.model-events',
+      labeled: 'driftgate.labeled',
       deadLetter: 'driftgate.dead-letter',
     });
   });
