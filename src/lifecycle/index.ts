@@ -13,3 +13,4 @@ export { selectExamples, sampleRows, liveScore, hashSeed, estimateOnset } from '
 export type { Example, Selection, SelectionRules, LiveScore } from './examples.js';
 export { createRetrainMetrics } from './metrics.js';
 export type { RetrainMetrics } from './metrics.js';
+export { PromotionWatch, watchShortfall } from './watch.js';

@@ -13,11 +13,12 @@ import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { consumeEvents, describeError, drainOutbox, isPromotable, subscribeInBackground, toModelEventMessage } from '../core/index.js';
 import type { EventBus, EventTopics, LabeledEvent, Logger, Manifest, ModelEvent, ModelEventType, ModelRepository, Subscription } from '../core/index.js';
-import { estimateOnset, hashSeed, liveScore, sampleRows, selectExamples } from './examples.js';
+import { estimateOnset, hashSeed, sampleRows, selectExamples } from './examples.js';
 import type { Example, SelectionRules } from './examples.js';
 import { decideGate } from './gate.js';
 import type { GateScores } from './gate.js';
 import { createRetrainMetrics } from './metrics.js';
+import { PromotionWatch } from './watch.js';
 import type { RetrainMetrics } from './metrics.js';
 import { FINAL_STATES } from './store.js';
 import type { Phase, RetrainJob, RetrainStore, Watch } from './store.js';
@@ -111,9 +112,21 @@ export class Retrainer {
   private stopped = false;
   private readonly source: string;
 
+  private readonly watch: PromotionWatch;
+
   constructor(private readonly opts: RetrainerOptions) {
     this.metrics = createRetrainMetrics(opts.registry);
     this.source = opts.source ?? '/driftgate/retrainer';
+    this.watch = new PromotionWatch({
+      store: opts.store,
+      repo: opts.repo,
+      settings: opts.settings,
+      logger: opts.logger,
+      metrics: this.metrics,
+      topic: opts.topics.modelEvents,
+      source: this.source,
+      flush: () => void this.flushOutbox(),
+    });
   }
 
   async start(): Promise<void> {
@@ -231,7 +244,7 @@ export class Retrainer {
             : undefined;
         this.request(e.model, { reason: String(e.details['reason'] ?? 'requested'), version: e.version, ...(since ? { since } : {}) });
       } else if (e.type === 'model.promoted' && e.details['by'] !== 'retrainer') {
-        this.watchForeignPromotion(e);
+        this.watch.watchPromotion(e);
       } else if (e.type === 'model.rolled_back' && e.details['by'] !== 'retrainer') {
         this.opts.store.endWatch(e.model);
       }
@@ -269,7 +282,7 @@ export class Retrainer {
       this.touch(model);
       this.metrics.windowExamples.set({ model }, this.opts.store.countExamples(model));
       const watch = this.opts.store.watch(model);
-      if (watch) this.schedule(model, () => this.judgeWatch(watch));
+      if (watch) this.schedule(model, () => this.watch.judge(watch));
       if (this.waiting.delete(model)) {
         const job = this.opts.store.openJobs().find((j) => j.model === model);
         if (job) this.kick(job);
@@ -478,79 +491,6 @@ export class Retrainer {
       }
     }
     return undefined;
-  }
-
-  // ---- the post-promotion watch ---------------------------------------------------------------
-
-  /** A promotion made by hand is watched against the previous version's recent live score. */
-  private watchForeignPromotion(e: ModelEvent): void {
-    const previous = typeof e.details['from'] === 'number' ? e.details['from'] : undefined;
-    if (previous === undefined || previous === e.version) return;
-    const before = liveScore(this.opts.store.examplesOfVersion(e.model, previous, this.opts.settings.watchLabels));
-    if (!before || before.rows < Math.min(50, this.opts.settings.watchLabels)) {
-      this.opts.logger.info('not watching a promotion: too few labels of the previous version to compare with', { model: e.model, version: e.version, previous });
-      return;
-    }
-    this.opts.store.putWatch({
-      model: e.model,
-      version: e.version,
-      previous,
-      metric: before.metric,
-      higherIsBetter: before.higherIsBetter,
-      baseline: before.value,
-      job: null,
-      startedAt: Date.now(),
-    });
-  }
-
-  private async judgeWatch(watch: Watch): Promise<void> {
-    const { store, repo, settings, logger } = this.opts;
-    const current = store.watch(watch.model);
-    if (!current || current.version !== watch.version) return;
-    const live = liveScore(store.examplesOfVersion(watch.model, watch.version, settings.watchLabels));
-    if (!live || live.rows < settings.watchLabels) return;
-    const shortfall = watch.higherIsBetter ? watch.baseline - live.value : watch.baseline === 0 ? (live.value > 0 ? Infinity : 0) : (live.value - watch.baseline) / watch.baseline;
-    const job = watch.job ? store.job(watch.job) : undefined;
-    if (shortfall <= settings.watchTolerance) {
-      store.transaction(() => {
-        store.endWatch(watch.model);
-        if (job) {
-          job.watch = { rows: live.rows, live: live.value, baseline: watch.baseline, outcome: 'kept' };
-          store.putJob(job);
-        }
-      });
-      logger.info('promoted version passed its watch', { model: watch.model, version: watch.version, live: live.value, baseline: watch.baseline });
-      return;
-    }
-    const reason = `live ${live.metric} ${live.value.toFixed(4)} over ${live.rows} labels is worse than the baseline ${watch.baseline.toFixed(4)} by more than ${settings.watchTolerance}`;
-    try {
-      await repo.rollback(watch.model, { to: watch.previous, reason: `watch: ${reason}`, ...(watch.job ? { job: watch.job } : {}) });
-    } catch (err) {
-      logger.error('could not roll back a promoted version', { model: watch.model, version: watch.version, error: describeError(err) });
-      return;
-    }
-    const ts = new Date().toISOString();
-    store.transaction(() => {
-      store.endWatch(watch.model);
-      if (job) {
-        job.watch = { rows: live.rows, live: live.value, baseline: watch.baseline, outcome: 'rolled_back' };
-        store.putJob(job);
-      }
-      const message = toModelEventMessage(
-        {
-          type: 'model.rolled_back',
-          model: watch.model,
-          version: watch.previous,
-          ts,
-          details: { from: watch.version, to: watch.previous, reason, live: live.value, baseline: watch.baseline, by: 'retrainer', ...(watch.job ? { job: watch.job } : {}), ...(job ? { record: job } : {}) },
-        },
-        this.source,
-      );
-      store.addOutbox(this.opts.topics.modelEvents, message.key, JSON.stringify(message));
-    });
-    this.metrics.rollbacks.inc({ model: watch.model });
-    logger.warn('promoted version rolled back by its watch', { model: watch.model, from: watch.version, to: watch.previous, reason });
-    void this.flushOutbox();
   }
 
   /** Publishes what the outbox holds; on failure it stays and goes with the next change. */

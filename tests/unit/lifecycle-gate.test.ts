@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideGate, estimateOnset, hashSeed, improvementOf, liveScore, sampleRows, selectExamples } from '../../src/lifecycle/index.js';
+import { decideGate, estimateOnset, hashSeed, improvementOf, liveScore, sampleRows, selectExamples, watchShortfall } from '../../src/lifecycle/index.js';
 import type { Example, GateRules } from '../../src/lifecycle/index.js';
 
 const rules: GateRules = { margin: 0.01, tolerance: 0.02, checkReference: true, minHoldoutRows: 50 };
@@ -122,3 +122,12 @@ describe('choosing the examples of a retrain', () => {
   });
 });
 
+describe('the post-promotion watch', () => {
+  it('measures the shortfall in the gate\'s units: accuracy points, or the relative rise of an error', () => {
+    assert.ok(Math.abs(watchShortfall({ baseline: 0.9, higherIsBetter: true }, { value: 0.8 }) - 0.1) < 1e-12);
+    assert.ok(watchShortfall({ baseline: 0.9, higherIsBetter: true }, { value: 0.95 }) < 0, 'better than the baseline');
+    assert.ok(Math.abs(watchShortfall({ baseline: 10, higherIsBetter: false }, { value: 12 }) - 0.2) < 1e-12);
+    assert.equal(watchShortfall({ baseline: 0, higherIsBetter: false }, { value: 0 }), 0);
+    assert.equal(watchShortfall({ baseline: 0, higherIsBetter: false }, { value: 1 }), Infinity);
+  });
+});
