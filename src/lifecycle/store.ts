@@ -73,6 +73,7 @@ export interface Watch {
   higherIsBetter: boolean;
   baseline: number;
   job: string | null;
+  /** When the promotion happened, epoch ms; only predictions made at or after it are judged. */
   startedAt: number;
 }
 
@@ -181,13 +182,13 @@ export class RetrainStore {
     return rows.map(toExample);
   }
 
-  /** The newest `limit` examples a version predicted, oldest first. */
-  examplesOfVersion(model: string, version: number, limit: number): Example[] {
+  /** The newest `limit` examples a version predicted (at or after `sinceTs`, event time), oldest first. */
+  examplesOfVersion(model: string, version: number, limit: number, sinceTs = 0): Example[] {
     const rows = this.db
       .prepare(
-        'SELECT id, model, version, ts, label_ts, features, label, output FROM examples WHERE model = ? AND version = ? ORDER BY seq DESC LIMIT ?',
+        'SELECT id, model, version, ts, label_ts, features, label, output FROM examples WHERE model = ? AND version = ? AND ts >= ? ORDER BY seq DESC LIMIT ?',
       )
-      .all(model, version, limit) as { id: string; model: string; version: number; ts: number; label_ts: number; features: string; label: string; output: string }[];
+      .all(model, version, sinceTs, limit) as { id: string; model: string; version: number; ts: number; label_ts: number; features: string; label: string; output: string }[];
     return rows.map(toExample).reverse();
   }
 

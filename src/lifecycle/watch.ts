@@ -54,7 +54,8 @@ export class PromotionWatch {
       higherIsBetter: before.higherIsBetter,
       baseline: before.value,
       job: null,
-      startedAt: Date.now(),
+      // Only predictions made after the promotion judge it: a version promoted back may have old labels.
+      startedAt: Date.parse(e.ts),
     });
   }
 
@@ -63,7 +64,9 @@ export class PromotionWatch {
     const { store, repo, settings, logger } = this.deps;
     const current = store.watch(watch.model);
     if (!current || current.version !== watch.version) return;
-    const live = liveScore(store.examplesOfVersion(watch.model, watch.version, settings.watchLabels));
+    // Only predictions the version made since it was promoted count: a version promoted again (a
+    // rollback by hand, an old version forced back) may hold labels from its earlier time in service.
+    const live = liveScore(store.examplesOfVersion(watch.model, watch.version, settings.watchLabels, watch.startedAt));
     if (!live || live.rows < settings.watchLabels) return;
     const job = watch.job ? store.job(watch.job) : undefined;
     if (watchShortfall(watch, live) <= settings.watchTolerance) {
