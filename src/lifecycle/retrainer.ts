@@ -309,6 +309,18 @@ export class Retrainer {
       if (job.trigger.version !== undefined && job.trigger.reason !== 'manual' && job.trigger.version !== champion.manifest.version) {
         throw new JobEnd(`the request was about version ${job.trigger.version}, but version ${champion.manifest.version} serves now`, 'cancelled');
       }
+      // A freshly promoted version is judged by its watch first: if it is bad, the watch rolls it back
+      // (and this request, about it, is then cancelled); a retrain would only paper over a bad promotion.
+      const watch = store.watch(job.model);
+      const watchDeadline = Date.parse(job.trigger.requestedAt) + settings.waitMs;
+      if (watch && watch.version === champion.manifest.version && job.trigger.reason !== 'manual' && Date.now() < watchDeadline) {
+        job.attempts -= 1;
+        job.waiting = `version ${watch.version} is under its post-promotion watch`;
+        store.putJob(job);
+        this.waiting.add(job.model);
+        log.info('retrain job waits for the post-promotion watch', { version: watch.version });
+        return;
+      }
       job.champion = champion.manifest.version;
       const window = store.examples(job.model);
       // After a concept change only labels since it began are right; the served version's own
