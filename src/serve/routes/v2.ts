@@ -1,16 +1,13 @@
 // Open Inference Protocol (KServe V2) REST endpoints.
-import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { DriftgateError, describeValues, invalidInput } from '../../core/index.js';
+import { DriftgateError } from '../../core/index.js';
 import type { Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
-import { predictRows, predictionIds } from '../predict.js';
+import { runInfer, tensorsOf } from '../infer.js';
 import { checkModelName, checkVersion } from '../../core/index.js';
 import { inferRequest } from '../schemas.js';
-import type { V2Datatype } from '../schemas.js';
-import { decodeInferInputs } from '../tensors.js';
 import type { GatewayContext } from './context.js';
 
 export const SERVER_NAME = 'driftgate';
@@ -21,38 +18,6 @@ const PLATFORM: Record<Manifest['format'], string> = {
   'tfjs-layers': 'tensorflowjs_layers',
   'tfjs-graph': 'tensorflowjs_graph',
 };
-
-/** The label output: the predicted class name of each row. */
-export const LABEL_OUTPUT = 'label';
-
-type TensorList = { name: string; datatype: V2Datatype; shape: number[] }[];
-
-// The tensor lists depend only on the manifest; infer reads them on every request, so build them once.
-const tensorCache = new WeakMap<Manifest, { inputs: TensorList; outputs: TensorList }>();
-
-function tensorsOf(manifest: Manifest): { inputs: TensorList; outputs: TensorList } {
-  let cached = tensorCache.get(manifest);
-  if (!cached) {
-    cached = describeTensors(manifest);
-    tensorCache.set(manifest, cached);
-  }
-  return cached;
-}
-
-function describeTensors(manifest: Manifest) {
-  const numeric = manifest.features.every((f) => f.type === 'numeric');
-  const inputs: { name: string; datatype: V2Datatype; shape: number[] }[] = numeric
-    ? [{ name: manifest.input, datatype: 'FP32', shape: [-1, manifest.features.length] }]
-    : manifest.features.map((f) => ({ name: f.name, datatype: f.type === 'numeric' ? 'FP32' : 'BYTES', shape: [-1] }));
-  const outputs: { name: string; datatype: V2Datatype; shape: number[] }[] =
-    manifest.task === 'classification'
-      ? [
-          { name: manifest.output, datatype: 'FP32', shape: [-1, manifest.labels!.length] },
-          { name: LABEL_OUTPUT, datatype: 'BYTES', shape: [-1] },
-        ]
-      : [{ name: manifest.output, datatype: 'FP32', shape: [-1, 1] }];
-  return { inputs, outputs };
-}
 
 /** Reads `:model` and the optional `:version` from the URL, and labels the request metric once the model is known. */
 function target(ctx: GatewayContext, req: Request, res: Response): { model: string; version: number | undefined } {
@@ -118,36 +83,14 @@ export function v2Routes(ctx: GatewayContext): Router {
     const { model, version } = target(ctx, req, res);
     checkRequestRows(req.body, ctx.config.maxRequestRows);
     const body = parseBody(inferRequest, req.body);
-    const { served, release } = ctx.registry.acquire(model, version);
-    try {
-      labelsOf(res).version = String(served.version);
-      const manifest = served.manifest;
-      const { outputs: declared } = tensorsOf(manifest);
-      const wanted = body.outputs?.map((o) => o.name) ?? declared.map((o) => o.name);
-      const unknown = wanted.filter((n) => !declared.some((d) => d.name === n));
-      if (unknown.length > 0) throw invalidInput(`unknown output${unknown.length > 1 ? 's' : ''} ${describeValues(unknown)}; this model has ${declared.map((d) => `"${d.name}"`).join(', ')}`);
-
-      const decoded = decodeInferInputs(manifest, served.encoder, body.inputs);
-      const requestId = body.id ?? randomUUID();
-      const ids = predictionIds(decoded.rows, body.parameters?.prediction_ids, requestId);
-      const result = await predictRows(served, decoded.matrix, decoded.rows, ids, ctx.sink, decoded.featureRows, startedAt);
-      const width = served.outputWidth;
-      const outputs = wanted.map((name) => {
-        if (name === LABEL_OUTPUT && manifest.task === 'classification') {
-          return { name, datatype: 'BYTES', shape: [decoded.rows], data: result.predictions.map((p) => ('label' in p ? p.label : '')) };
-        }
-        return { name, datatype: 'FP32', shape: [decoded.rows, width], data: Array.from(result.outputs) };
-      });
-      res.json({
-        model_name: model,
-        model_version: String(served.version),
-        id: requestId,
-        parameters: { prediction_ids: ids },
-        outputs,
-      });
-    } finally {
-      release();
-    }
+    const result = await runInfer(ctx, model, version, body, startedAt, (v) => (labelsOf(res).version = String(v)));
+    res.json({
+      model_name: result.model_name,
+      model_version: result.model_version,
+      id: result.id,
+      parameters: { prediction_ids: result.prediction_ids },
+      outputs: result.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape, data: o.datatype === 'FP32' ? Array.from(o.data) : o.data })),
+    });
   };
   r.post('/v2/models/:model/infer', endpoint('/v2/models/{model}/infer'), ...ctx.body, infer);
   r.post('/v2/models/:model/versions/:version/infer', endpoint('/v2/models/{model}/versions/{version}/infer'), ...ctx.body, infer);
