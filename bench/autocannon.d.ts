@@ -25,7 +25,7 @@ declare module 'autocannon' {
     amount?: number;
     method?: string;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
     pipelining?: number;
     timeout?: number;
   }

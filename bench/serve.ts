@@ -3,16 +3,22 @@
 // a bare Express 5 server that parses the same body and answers a fixed reply. Also measures the raw
 // in-process runtime call rate. Prints a markdown table; --json writes the raw figures.
 //
+// Then compares the protocols (bench/protocols.ts): JSON vs binary HTTP vs gRPC at batch 1 and 256.
+//
 //   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--profile] [--json out.json]
+//                          [--only serving|protocols] [--protocol-batches 1,256] [--protocol-connections 64]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { inputWidth, readManifestAt } from '../src/core/index.js';
 import { openRuntime } from '../src/serve/index.js';
+import { benchProtocols, protocolTable } from './protocols.js';
+import type { ProtocolRow } from './protocols.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -28,6 +34,9 @@ const { values: args } = parseArgs({
     kafka: { type: 'string', default: '127.0.0.1:9092' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
+    only: { type: 'string' },
+    'protocol-batches': { type: 'string', default: '1,256' },
+    'protocol-connections': { type: 'string', default: '64' },
   },
 });
 const duration = Number(args.duration);
@@ -127,7 +136,52 @@ function summarizeProfile(file: string, top = 15): string {
     .join('\n');
 }
 
+/** A port nothing listens on now (the gRPC port must be chosen before the gateway starts). */
+function freePort(): Promise<number> {
+  return new Promise((resolveFree, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      server.close(() => (typeof addr === 'object' && addr ? resolveFree(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function protocolSection(): Promise<{ lines: string[]; rows: ProtocolRow[] }> {
+  const grpcPort = await freePort();
+  const gw = await startProcess('src/cli/main.ts', {
+    PORT: '0',
+    DRIFTGATE_GRPC_PORT: String(grpcPort),
+    DRIFTGATE_PAYLOAD_SAMPLING: '0',
+    DRIFTGATE_MONITOR: 'off',
+    DRIFTGATE_RETRAIN: 'off',
+    DRIFTGATE_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'dg-bench-spool-')),
+    DRIFTGATE_MODELS: 'iris-onnx',
+    DRIFTGATE_POLL_INTERVAL_MS: '0',
+    DRIFTGATE_LOG_LEVEL: 'info',
+  });
+  try {
+    const { rows, note } = await benchProtocols({
+      root,
+      httpPort: gw.port,
+      grpcPort,
+      batches: args['protocol-batches']!.split(',').map(Number),
+      connections: Number(args['protocol-connections']),
+      duration,
+    });
+    return { rows, lines: ['', `Protocols on iris-onnx (batching on, model worker thread, no event publishing, no monitor). ${note}`, '', ...protocolTable(rows)] };
+  } finally {
+    await stopProcess(gw.child);
+  }
+}
+
 async function main(): Promise<void> {
+  if (args.only === 'protocols') {
+    const { lines, rows } = await protocolSection();
+    process.stdout.write([machineLine(), ...lines].join('\n') + '\n');
+    if (args.json) writeFileSync(args.json, JSON.stringify({ protocols: rows }, null, 2));
+    return;
+  }
   const rows: Row[] = [];
   const bare = await startProcess('bench/bare-express.ts', { PORT: '0' });
   for (const c of connections) rows.push(await drive('bare express', '-', '-', '-', `http://127.0.0.1:${bare.port}/v2/models/bare/infer`, c));
@@ -178,7 +232,7 @@ async function main(): Promise<void> {
 
   const bareAt = new Map(rows.filter((r) => r.target === 'bare express').map((r) => [r.connections, r]));
   const lines = [
-    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per run, autocannon in the same machine.`,
+    machineLine(),
     '',
     '| target | batching | thread | events | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -194,9 +248,15 @@ async function main(): Promise<void> {
   if (eventRates.length) {
     lines.push('', '| set-up | events published | requests answered (measured runs) | left in spool |', '|---|---:|---:|---:|', ...eventRates);
   }
+  const protocols = args.only === 'serving' ? undefined : await protocolSection();
+  if (protocols) lines.push(...protocols.lines);
   if (profiles.length) lines.push('', `CPU profile of the gateway's main thread (${args.setups!.split(',')[0]}, whole run), top self time:`, '', '| self | function |', '|---:|---|', profiles[0]!);
   process.stdout.write(lines.join('\n') + '\n');
-  if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates }, null, 2));
+  if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates, protocols: protocols?.rows }, null, 2));
+}
+
+function machineLine(): string {
+  return `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; ${duration} s per run, load generators in the same machine.`;
 }
 
 main().catch((err) => {
