@@ -2,22 +2,16 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { DriftgateError } from '../../core/index.js';
-import type { Manifest } from '../../core/index.js';
 import { endpoint, labelsOf, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
-import { runInfer, tensorsOf } from '../infer.js';
+import { runInfer } from '../infer.js';
+import { modelMetadata } from '../model-metadata.js';
 import { checkModelName, checkVersion } from '../../core/index.js';
 import { inferRequest } from '../schemas.js';
 import type { GatewayContext } from './context.js';
 
 export const SERVER_NAME = 'driftgate';
 export const SERVER_VERSION = '0.1.0';
-
-const PLATFORM: Record<Manifest['format'], string> = {
-  onnx: 'onnxruntime_onnx',
-  'tfjs-layers': 'tensorflowjs_layers',
-  'tfjs-graph': 'tensorflowjs_graph',
-};
 
 /** Reads `:model` and the optional `:version` from the URL, and labels the request metric once the model is known. */
 function target(ctx: GatewayContext, req: Request, res: Response): { model: string; version: number | undefined } {
@@ -51,21 +45,9 @@ export function v2Routes(ctx: GatewayContext): Router {
 
   const metadata = (req: Request, res: Response) => {
     const { model, version } = target(ctx, req, res);
-    const manifest = ctx.registry.manifest(model, version);
-    labelsOf(res).version = String(manifest.version);
-    const status = ctx.registry.status().find((s) => s.name === model);
-    const loaded = (status?.versions ?? []).filter((v) => v.state === 'serving' || v.state === 'loaded').map((v) => String(v.version));
-    res.json({
-      name: model,
-      versions: version === undefined ? loaded : [String(manifest.version)],
-      platform: PLATFORM[manifest.format],
-      ...tensorsOf(manifest),
-      parameters: {
-        task: manifest.task,
-        ...(manifest.labels ? { labels: manifest.labels } : {}),
-        features: manifest.features,
-      },
-    });
+    const { manifestVersion, ...described } = modelMetadata(ctx, model, version);
+    labelsOf(res).version = String(manifestVersion);
+    res.json(described);
   };
   r.get('/v2/models/:model', endpoint('/v2/models/{model}'), metadata);
   r.get('/v2/models/:model/versions/:version', endpoint('/v2/models/{model}/versions/{version}'), metadata);
