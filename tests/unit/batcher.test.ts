@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DynamicBatcher } from '../../src/serve/batcher.js';
 import type { BatcherOptions } from '../../src/serve/batcher.js';
 import { DriftgateError } from '../../src/core/index.js';
 
 // A runtime stand-in for pure batching logic: doubles each of two input columns into one output.
-function recorder(delayMs = 5) {
+// A call finishes on the next turn of the event loop, not after a time: requests submitted in the
+// same turn as the first one queue behind it, whatever the machine's load.
+function recorder() {
   const calls: number[] = [];
   const run = async (input: Float32Array, rows: number) => {
     calls.push(rows);
-    await new Promise((r) => setTimeout(r, delayMs));
+    await nextTurn();
     const out = new Float32Array(rows);
     for (let i = 0; i < rows; i++) out[i] = input[i * 2]! * 2 + input[i * 2 + 1]!;
     return out;
@@ -46,18 +49,34 @@ describe('DynamicBatcher', () => {
     assert.deepEqual(Array.from(c!), [6, 8, 10]);
   });
 
-  it('waits up to maxQueueDelayUs to fill a batch', async () => {
-    const { calls, run } = recorder(1);
+  it('waits up to maxQueueDelayUs to fill a batch, then sends what it has', async (t) => {
+    // Fake time: the batcher's timer and its performance.now() clock move only when the test says so.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let now = 0;
+    t.mock.method(performance, 'now', () => now);
+    const advance = (ms: number) => {
+      now += ms;
+      t.mock.timers.tick(ms);
+    };
+    const { calls, run } = recorder();
     const b = new DynamicBatcher(run, 2, 1, { ...base, maxQueueDelayUs: 30_000 });
     const first = b.submit(row(1, 0), 1);
-    await new Promise((r) => setTimeout(r, 5));
+    advance(29);
+    assert.deepEqual(calls, [], 'the lone request waits for company');
     const second = b.submit(row(2, 0), 1);
+    advance(1);
+    assert.deepEqual(calls, [2], 'both leave together once the oldest has waited 30 ms');
     await Promise.all([first, second]);
+    const third = b.submit(row(3, 0), 1);
+    advance(29);
     assert.deepEqual(calls, [2]);
+    advance(1);
+    assert.deepEqual(calls, [2, 1], 'a request nobody joins leaves alone after the delay');
+    assert.deepEqual(Array.from(await third), [6]);
   });
 
   it('refuses work beyond the queue bound with a retriable QUEUE_FULL error', async () => {
-    const { run } = recorder(20);
+    const { run } = recorder();
     const b = new DynamicBatcher(run, 2, 1, { ...base, maxQueueRows: 4 });
     const accepted = [b.submit(row(0, 0), 1)]; // runs at once, so it does not count as queued
     for (let i = 0; i < 4; i++) accepted.push(b.submit(row(i, 0), 1));
@@ -72,7 +91,7 @@ describe('DynamicBatcher', () => {
   });
 
   it('without batching runs each request on its own and bounds outstanding rows', async () => {
-    const { calls, run } = recorder(10);
+    const { calls, run } = recorder();
     const b = new DynamicBatcher(run, 2, 1, { ...base, enabled: false, maxQueueRows: 2 });
     const ok = [b.submit(row(1, 0), 1), b.submit(row(2, 0), 1)];
     await assert.rejects(b.submit(row(3, 0), 1), /overloaded/);
@@ -84,7 +103,7 @@ describe('DynamicBatcher', () => {
     let fail = true;
     const b = new DynamicBatcher(
       async (input, rows) => {
-        await new Promise((r) => setTimeout(r, 2));
+        await nextTurn();
         if (fail) throw new Error('boom');
         return input.slice(0, rows);
       },
@@ -105,7 +124,7 @@ describe('DynamicBatcher', () => {
 
   it('refuses a request larger than the queue bound even when the queue is empty (413, not retriable)', async () => {
     for (const enabled of [true, false]) {
-      const { calls, run } = recorder(1);
+      const { calls, run } = recorder();
       const b = new DynamicBatcher(run, 2, 1, { ...base, enabled, maxQueueRows: 10 });
       await assert.rejects(b.submit(new Float32Array(11 * 2), 11), (err: unknown) => {
         assert.ok(err instanceof DriftgateError);
@@ -121,7 +140,7 @@ describe('DynamicBatcher', () => {
 
   it('splits a request larger than maxBatchSize into runtime calls of at most maxBatchSize rows, outputs in order', async () => {
     for (const enabled of [true, false]) {
-      const { calls, run } = recorder(1);
+      const { calls, run } = recorder();
       const b = new DynamicBatcher(run, 2, 1, { ...base, enabled, maxBatchSize: 8 });
       const rows = 21;
       const input = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 0 ? i / 2 : 0));
@@ -133,7 +152,7 @@ describe('DynamicBatcher', () => {
   });
 
   it('a split request counts whole against the queue, and other requests still get their own answers', async () => {
-    const { calls, run } = recorder(5);
+    const { calls, run } = recorder();
     const b = new DynamicBatcher(run, 2, 1, { ...base, maxBatchSize: 4, maxQueueRows: 12 });
     const big = b.submit(new Float32Array(12 * 2).fill(1), 12);
     // 8 of its rows still wait behind its first chunk: 4 more would exceed the bound of 12
@@ -149,7 +168,7 @@ describe('DynamicBatcher', () => {
     const b = new DynamicBatcher(
       async (input, rows) => {
         calls.push(rows);
-        await new Promise((r) => setTimeout(r, 2));
+        await nextTurn();
         if (calls.length === 1) throw new Error('boom');
         return input.slice(0, rows);
       },
@@ -164,7 +183,7 @@ describe('DynamicBatcher', () => {
   });
 
   it('close() fails waiting requests and refuses new ones', async () => {
-    const { run } = recorder(20);
+    const { run } = recorder();
     const b = new DynamicBatcher(run, 2, 1, base);
     const running = b.submit(row(1, 0), 1);
     const waiting = b.submit(row(2, 0), 1);
