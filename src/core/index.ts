@@ -1,8 +1,19 @@
 // The shared core: configuration, errors, logging, the manifest contract, tfjs set-up and file IO.
 export { loadConfig, describeConfig, configOptions, ConfigError } from './config.js';
 export type { Config } from './config.js';
-export { DriftgateError, errorCatalogue, invalidInput, isDriftgateError, describeError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export {
+  DriftgateError,
+  errorCatalogue,
+  errorCodes,
+  errorBody,
+  asDriftgateError,
+  codeForStatus,
+  breakerRejection,
+  invalidInput,
+  isDriftgateError,
+  describeError,
+} from './errors.js';
+export type { ErrorBody, ErrorCode, ErrorKind, GrpcStatusName, RetriableCode } from './errors.js';
 export { describeValue, describeValues } from './describe.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
@@ -73,4 +84,5 @@ export type { ServingPointer, PointerChange, PointerUpdate, ModelRepositoryOptio
 export { drainOutbox } from './outbox.js';
 export type { OutboxEntry as OutboxMessage, OutboxStore } from './outbox.js';
 export { statusApp, listenStatus } from './status-server.js';
+export { httpClientError, jsonErrorHandler } from './http-errors.js';
 export type { StatusServer } from './status-server.js';

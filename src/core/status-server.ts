@@ -1,8 +1,12 @@
 // The small HTTP server of a process that is not the gateway (the standalone monitor and retrainer):
-// Prometheus metrics, liveness, the process's own read-only routes, and a JSON 404 for the rest.
+// Prometheus metrics, liveness, the process's own read-only routes, a JSON 404 for the rest, and the
+// same `{"error", "code"}` answers as the gateway for whatever a route throws.
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { DriftgateError } from './errors.js';
+import { jsonErrorHandler } from './http-errors.js';
+import type { Logger } from './logger.js';
 
 export interface StatusServer {
   /** The bound port. */
@@ -10,8 +14,11 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-/** An app with `/metrics` and `/healthz`, then `routes`, then a JSON 404. */
-export function statusApp(registry: Registry, routes: (app: express.Express) => void): express.Express {
+/**
+ * An app with `/metrics` and `/healthz`, then `routes`, then a JSON 404. Routes report errors by
+ * throwing DriftgateErrors; anything else is answered as INTERNAL and logged (when a logger is given).
+ */
+export function statusApp(registry: Registry, routes: (app: express.Express) => void, logger?: Logger): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (_req, res) => {
@@ -22,9 +29,10 @@ export function statusApp(registry: Registry, routes: (app: express.Express) => 
     res.json({ live: true });
   });
   routes(app);
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
+  app.use(() => {
+    throw new DriftgateError('NOT_FOUND', 'not found');
   });
+  app.use(jsonErrorHandler(logger));
   return app;
 }
 

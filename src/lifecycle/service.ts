@@ -3,7 +3,7 @@
 // `driftgate serve` (in the gateway's process, on the embedded bus, sharing the gateway's registry).
 import type express from 'express';
 import { Registry } from 'prom-client';
-import { checkModelName, describeError, isDriftgateError, listenStatus, statusApp, topicNames } from '../core/index.js';
+import { checkModelName, listenStatus, statusApp, topicNames } from '../core/index.js';
 import type { Config, EventBus, Logger, ModelRepository } from '../core/index.js';
 import { Retrainer } from './retrainer.js';
 import type { RetrainBackend, RetrainSettings } from './retrainer.js';
@@ -69,7 +69,7 @@ export async function startRetrainer(deps: RetrainerDeps): Promise<RunningRetrai
     throw err;
   }
   const wanted = deps.port === undefined ? config.retrainPort : deps.port;
-  const server = wanted === null ? undefined : await listenStatus(retrainerApp(retrainer, registry), wanted, config.host);
+  const server = wanted === null ? undefined : await listenStatus(retrainerApp(retrainer, registry, logger), wanted, config.host);
   return {
     retrainer,
     store,
@@ -84,15 +84,15 @@ export async function startRetrainer(deps: RetrainerDeps): Promise<RunningRetrai
 }
 
 /** The standalone retrainer's endpoints: metrics, liveness, and each model's jobs. */
-export function retrainerApp(retrainer: Retrainer, registry: Registry): express.Express {
-  return statusApp(registry, (app) => {
-    app.get('/retrain/models/:model/jobs', (req, res) => {
-      try {
+export function retrainerApp(retrainer: Pick<Retrainer, 'jobs'>, registry: Registry, logger?: Logger): express.Express {
+  return statusApp(
+    registry,
+    (app) => {
+      app.get('/retrain/models/:model/jobs', (req, res) => {
         const model = checkModelName(String(req.params.model));
         res.json({ model, jobs: retrainer.jobs(model) });
-      } catch (err) {
-        res.status(isDriftgateError(err) ? err.status : 500).json({ error: describeError(err) });
-      }
-    });
-  });
+      });
+    },
+    logger,
+  );
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type express from 'express';
 import { Registry } from 'prom-client';
-import { ConfigError, describeError, listenStatus, statusApp, topicNames } from '../core/index.js';
+import { ConfigError, DriftgateError, describeError, listenStatus, statusApp, topicNames } from '../core/index.js';
 import type { Config, EventBus, Logger } from '../core/index.js';
 import { ModelCatalog } from './catalog.js';
 import type { ManifestSource } from './catalog.js';
@@ -80,7 +80,7 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     throw err;
   }
   const wantedPort = deps.port === undefined ? config.monitorPort : deps.port;
-  const server = wantedPort === null ? undefined : await listenStatus(monitorApp(monitor, registry), wantedPort, config.host);
+  const server = wantedPort === null ? undefined : await listenStatus(monitorApp(monitor, registry, logger), wantedPort, config.host);
   return {
     monitor,
     store,
@@ -95,28 +95,28 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
 }
 
 /** The monitor's HTTP endpoints: metrics, liveness, and what it currently thinks of each version. */
-export function monitorApp(monitor: DriftMonitor, registry: Registry): express.Express {
-  return statusApp(registry, (app) => {
-    app.get('/monitor/models', (_req, res) => {
-      res.json({ versions: monitor.summaries() });
-    });
-    // What the status page draws: performance verdicts and drift windows over time, all versions.
-    app.get('/monitor/models/:model/timeline', (req, res) => {
-      const timeline = monitor.timeline(req.params.model);
-      if (!timeline) {
-        res.status(404).json({ error: `the monitor knows no version of model ${JSON.stringify(req.params.model)}` });
-        return;
-      }
-      res.json(timeline);
-    });
-    app.get('/monitor/models/:model/decisions', (req, res) => {
-      const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
-      const limit = Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-        res.status(400).json({ error: `limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}` });
-        return;
-      }
-      res.json({ decisions: monitor.decisions(req.params.model, limit) });
-    });
-  });
+export function monitorApp(monitor: Pick<DriftMonitor, 'summaries' | 'timeline' | 'decisions'>, registry: Registry, logger?: Logger): express.Express {
+  return statusApp(
+    registry,
+    (app) => {
+      app.get('/monitor/models', (_req, res) => {
+        res.json({ versions: monitor.summaries() });
+      });
+      // What the status page draws: performance verdicts and drift windows over time, all versions.
+      app.get('/monitor/models/:model/timeline', (req, res) => {
+        const timeline = monitor.timeline(req.params.model);
+        if (!timeline) throw new DriftgateError('NOT_FOUND', `the monitor knows no version of model ${JSON.stringify(req.params.model)}`);
+        res.json(timeline);
+      });
+      app.get('/monitor/models/:model/decisions', (req, res) => {
+        const raw = typeof req.query['limit'] === 'string' ? req.query['limit'] : '100';
+        const limit = Number(raw);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          throw new DriftgateError('INVALID_INPUT', `limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`);
+        }
+        res.json({ decisions: monitor.decisions(req.params.model, limit) });
+      });
+    },
+    logger,
+  );
 }

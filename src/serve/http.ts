@@ -1,11 +1,11 @@
 // Plumbing shared by every route: JSON body parsing with a size limit, content-type checks, request
-// metrics with bounded labels, and the one error middleware that maps every failure to a status and
-// `{"error": "..."}`.
+// metrics with bounded labels, and the one error middleware that maps every failure to its catalogue
+// status and `{"error": "...", "code": "..."}`.
 import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { DriftgateError, describeError, describeValue, describeValues, isDriftgateError } from '../core/index.js';
+import { DriftgateError, describeValue, describeValues, httpClientError, jsonErrorHandler } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { ServeMetrics } from './metrics.js';
 
@@ -101,6 +101,7 @@ export function adminAuth(token: string | undefined): RequestHandler {
   };
 }
 
+/** What body-parser (and other http-errors style errors, like a path segment that does not decode) carry. */
 interface BodyParserError {
   type?: string;
   status?: number;
@@ -109,48 +110,27 @@ interface BodyParserError {
   charset?: string;
 }
 
-/** Maps errors to responses. Client errors are answered plainly; anything unexpected is logged. */
+/** The catalogue error a body-parser failure (or another error with a 4xx status) stands for; undefined otherwise. */
+export function fromBodyParserError(err: unknown, bodyLimitBytes: number): DriftgateError | undefined {
+  const bp = err as BodyParserError | null | undefined;
+  switch (bp?.type) {
+    case 'entity.parse.failed':
+      return new DriftgateError('MALFORMED_JSON', `malformed JSON: ${bp.message}`);
+    case 'entity.too.large':
+      return new DriftgateError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${bodyLimitBytes} bytes (DRIFTGATE_MAX_BODY_BYTES)`);
+    // The request body may be gzip, deflate or br: DRIFTGATE_MAX_BODY_BYTES bounds its inflated size.
+    case 'encoding.unsupported':
+      return new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `content-encoding ${describeValue(bp.encoding ?? '', 40)} is not supported; send identity, gzip, deflate or br`);
+    case 'charset.unsupported':
+      return new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `charset ${describeValue(bp.charset ?? '', 40)} is not supported; send utf-8`);
+    case 'request.aborted':
+      return new DriftgateError('REQUEST_ABORTED', 'request aborted');
+  }
+  // Any other client error (a body shorter than its Content-Length) keeps its message.
+  return httpClientError(err);
+}
+
+/** The gateway's error middleware: body-parser failures get their catalogue codes too. */
 export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorRequestHandler {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let status = 500;
-    let message = 'internal error';
-    if (isDriftgateError(err)) {
-      status = err.status;
-      message = err.message;
-      if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-    } else {
-      const bp = err as BodyParserError;
-      switch (bp?.type) {
-        case 'entity.parse.failed':
-          status = 400;
-          message = `malformed JSON: ${bp.message}`;
-          break;
-        case 'entity.too.large':
-          status = 413;
-          message = `request body is larger than the limit of ${bodyLimitBytes} bytes (DRIFTGATE_MAX_BODY_BYTES)`;
-          break;
-        // The request body may be gzip, deflate or br: DRIFTGATE_MAX_BODY_BYTES bounds its inflated size.
-        case 'encoding.unsupported':
-          status = 415;
-          message = `content-encoding ${describeValue(bp.encoding ?? '', 40)} is not supported; send identity, gzip, deflate or br`;
-          break;
-        case 'charset.unsupported':
-          status = 415;
-          message = `charset ${describeValue(bp.charset ?? '', 40)} is not supported; send utf-8`;
-          break;
-        case 'request.aborted':
-          status = 400;
-          message = 'request aborted';
-          break;
-        default:
-          if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {
-            status = bp.status;
-            message = bp.message;
-          }
-      }
-    }
-    if (status >= 500 && !isDriftgateError(err)) logger.error('unhandled error', { path: req.path, error: describeError(err), stack: (err as Error)?.stack });
-    if (res.headersSent) return;
-    res.status(status).json({ error: message });
-  };
+  return jsonErrorHandler(logger, (err) => fromBodyParserError(err, bodyLimitBytes));
 }

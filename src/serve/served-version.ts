@@ -3,7 +3,7 @@
 // The runtime is supervised: a worker that exits, crashes or hangs is replaced by a fresh one
 // (runtime/supervisor.ts); meanwhile the version answers 503 at once and reports itself broken.
 import CircuitBreaker from 'opossum';
-import { DriftgateError, FeatureEncoder, describeError, inputWidth, outputWidth } from '../core/index.js';
+import { DriftgateError, FeatureEncoder, breakerRejection, describeError, inputWidth, outputWidth } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
@@ -245,13 +245,13 @@ export class ServedVersion {
       return await this.breaker.fire(input, rows);
     } catch (err) {
       if (err instanceof RuntimeUnavailableError) throw this.unavailable(err.message);
-      const code = (err as { code?: string }).code;
-      if (code === 'EOPENBREAKER') {
+      const rejection = breakerRejection(err);
+      if (rejection === 'open') {
         throw new DriftgateError('BREAKER_OPEN', `model "${this.name}" version ${this.version} is failing; its circuit breaker is open`, {
           retryAfterSeconds: 5,
         });
       }
-      if (code === 'ETIMEDOUT') {
+      if (rejection === 'timeout') {
         throw new DriftgateError('INFERENCE_TIMEOUT', `model "${this.name}" version ${this.version} did not answer within the inference timeout`);
       }
       throw new DriftgateError('INTERNAL', `inference failed in model "${this.name}" version ${this.version}: ${describeError(err)}`, {

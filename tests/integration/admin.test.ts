@@ -99,7 +99,7 @@ describe('admin API', () => {
         const res = await call(gw.url, method, path, {});
         assert.equal(res.status, 401, `${method} ${path}`);
         assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm=/);
-        assert.deepEqual(res.body, { error: 'admin calls need an Authorization: Bearer <token> header' });
+        assert.deepEqual(res.body, { error: 'admin calls need an Authorization: Bearer <token> header', code: 'UNAUTHORIZED' });
       }
       const basic = await get(`${gw.url}/admin/models`, { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` });
       assert.equal(basic.status, 401);
@@ -111,7 +111,7 @@ describe('admin API', () => {
         for (const [method, path] of ADMIN_ROUTES) {
           const res = await call(gw.url, method, path, { authorization: `Bearer ${token}` });
           assert.equal(res.status, 403, `${method} ${path} with ${token}`);
-          assert.deepEqual(res.body, { error: 'the admin token is wrong' });
+          assert.deepEqual(res.body, { error: 'the admin token is wrong', code: 'FORBIDDEN' });
         }
       }
       // nothing changed
@@ -124,6 +124,7 @@ describe('admin API', () => {
           const res = await call(open.url, method, path, headers);
           assert.equal(res.status, 403, `${method} ${path}`);
           assert.match(String(res.body.error), /admin API is disabled: set DRIFTGATE_ADMIN_TOKEN/);
+          assert.equal(res.body.code, 'FORBIDDEN');
         }
       }
       assert.equal(await servedBy(open.url), '1');
@@ -195,6 +196,7 @@ describe('admin API', () => {
 
       const again = await admin('POST', '/admin/models/iris-onnx/rollback', 409);
       assert.match(String(again.error), /model "iris-onnx" has no earlier version to roll back to/);
+      assert.equal(again.code, 'CONFLICT');
       assert.equal(await servedBy(gw.url), '1');
       assert.equal(pointer().version, 1);
     });
@@ -241,6 +243,7 @@ describe('admin API', () => {
       });
       assert.equal(res.status, 404);
       assert.match(String(res.body.error), /version 2 of model "iris-onnx" is not loaded/);
+      assert.equal(res.body.code, 'VERSION_NOT_FOUND');
       const ready = await get(`${gw.url}/v2/models/iris-onnx/versions/2/ready`);
       assert.equal(ready.status, 503);
       assert.deepEqual(ready.body, { ready: false });

@@ -1,5 +1,5 @@
-// Bad requests against a real gateway: every one gets a 4xx with an `{"error": "..."}` body that names
-// the problem, never a 500, and the gateway answers a good request right after. Also: names and
+// Bad requests against a real gateway: every one gets a 4xx with an `{"error": "...", "code": "..."}`
+// body that names the problem and its catalogue code, never a 500, and the gateway answers a good request right after. Also: names and
 // symlinks cannot reach outside the model repository, and random URLs do not grow the metrics.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { errorCatalogue } from '../../src/core/index.js';
+import type { ErrorCode } from '../../src/core/index.js';
 import { EXAMPLES, IRIS_ROW, get, post, sampleValue, startGateway, tempRepo } from '../helpers/gateway.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 
@@ -16,6 +18,15 @@ const ADMIN = { authorization: 'Bearer bad-input-token' };
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 
 type Response = Awaited<ReturnType<typeof post>>;
+
+/** The body is exactly `{error, code}`: `code` is the one given, or else any catalogue code answered with `status`. */
+function assertErrorBody(body: Record<string, unknown>, status: number, pattern: RegExp, code?: ErrorCode): void {
+  assert.deepEqual(Object.keys(body), ['error', 'code']);
+  assert.equal(typeof body.error, 'string');
+  assert.match(body.error as string, pattern);
+  if (code) assert.equal(body.code, code, `code for ${JSON.stringify(body)}`);
+  else assert.equal(errorCatalogue[body.code as ErrorCode]?.status, status, `a ${status} code: ${JSON.stringify(body)}`);
+}
 
 const whole = (data: unknown[], shape = [data.length / 4, 4], datatype = 'FP32') => ({ name: 'features', shape, datatype, data });
 const inferBody = (...inputs: unknown[]) => ({ inputs });
@@ -55,14 +66,12 @@ describe('gateway bad input', () => {
     assert.deepEqual(label?.data, ['setosa']);
   };
 
-  /** A 4xx with only an `error` message matching `pattern`, then a good request succeeds. */
-  const rejected = async (res: Response | Promise<Response>, status: number, pattern: RegExp) => {
+  /** A 4xx with only an `error` message matching `pattern` and its code, then a good request succeeds. */
+  const rejected = async (res: Response | Promise<Response>, status: number, pattern: RegExp, code?: ErrorCode) => {
     const r = await res;
     assert.equal(r.status, status, `status for ${JSON.stringify(r.body)}`);
     assert.ok(r.body && typeof r.body === 'object' && !Array.isArray(r.body), `JSON object body: ${JSON.stringify(r.body)}`);
-    assert.deepEqual(Object.keys(r.body), ['error']);
-    assert.equal(typeof r.body.error, 'string');
-    assert.match(r.body.error!, pattern);
+    assertErrorBody(r.body, status, pattern, code);
     await stillServes();
   };
 
@@ -101,7 +110,7 @@ describe('gateway bad input', () => {
 
   describe('body', () => {
     it('a body that is valid JSON but not an object → 400', async () => {
-      await rejected(infer('"just a string"'), 400, /must be a JSON object/);
+      await rejected(infer('"just a string"'), 400, /must be a JSON object/, 'INVALID_INPUT');
       await rejected(infer('[1, 2]'), 400, /must be a JSON object/);
     });
 
@@ -113,13 +122,13 @@ describe('gateway bad input', () => {
     });
 
     it('malformed JSON → 400', async () => {
-      await rejected(infer('{"inputs": [{"name": "features",'), 400, /malformed JSON/);
+      await rejected(infer('{"inputs": [{"name": "features",'), 400, /malformed JSON/, 'MALFORMED_JSON');
     });
 
     it('body over DRIFTGATE_MAX_BODY_BYTES → 413, with or without Content-Length', async () => {
       const big = JSON.stringify(inferBody(whole(Array(400).fill(1.2345))));
       assert.ok(big.length > MAX_BODY_BYTES);
-      await rejected(infer(big), 413, /larger than the limit of 2048 bytes \(DRIFTGATE_MAX_BODY_BYTES\)/);
+      await rejected(infer(big), 413, /larger than the limit of 2048 bytes \(DRIFTGATE_MAX_BODY_BYTES\)/, 'PAYLOAD_TOO_LARGE');
       // chunked: the limit applies while reading, not only to the declared length
       const chunked = await new Promise<Response>((resolve, reject) => {
         const req = request(`${url}/v2/models/iris-onnx/infer`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
@@ -140,7 +149,7 @@ describe('gateway bad input', () => {
         headers: { 'content-type': 'text/plain' },
         body: JSON.stringify(inferBody(whole(SETOSA))),
       });
-      await rejected({ status: res.status, headers: res.headers, body: (await res.json()) as Response['body'] }, 415, /content-type must be application\/json, got text\/plain/);
+      await rejected({ status: res.status, headers: res.headers, body: (await res.json()) as Response['body'] }, 415, /content-type must be application\/json, got text\/plain/, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
     it('a body that is a JSON array, string, number or nothing → 400', async () => {
@@ -198,7 +207,7 @@ describe('gateway bad input', () => {
     });
 
     it('shape and data length disagree → 400', async () => {
-      await rejected(infer(inferBody(whole(SETOSA, [2, 4]))), 400, /shape \[2, 4\] needs 8 values, got 4/);
+      await rejected(infer(inferBody(whole(SETOSA, [2, 4]))), 400, /shape \[2, 4\] needs 8 values, got 4/, 'INVALID_INPUT');
       await rejected(infer(inferBody(whole([SETOSA, [1, 2, 3]], [2, 4]))), 400, /data\[1\] should be a list of 4/);
       await rejected(infer(inferBody(whole([[SETOSA]], [1, 4]))), 400, /data\[0\] should be a list of 4 for shape \[1, 4\], got 1 items/);
       await rejected(infer(inferBody(whole([[5.1, 3.5, 1.4, [0.2]]], [1, 4]))), 400, /data\[0\]\[3\] is nested deeper than shape \[1, 4\]/);
@@ -313,16 +322,16 @@ describe('gateway bad input', () => {
 
     it('an unknown model → 404 on every endpoint', async () => {
       const pattern = /model "nope" is not served here/;
-      await rejected(infer(JSON.parse(good), 'nope'), 404, pattern);
+      await rejected(infer(JSON.parse(good), 'nope'), 404, pattern, 'MODEL_NOT_FOUND');
       await rejected(predict(JSON.parse(goodRows), 'nope'), 404, pattern);
       await rejected(get(`${url}/v2/models/nope`), 404, pattern);
-      await rejected(get(`${url}/v2/models/nope/ready`), 404, pattern);
+      await rejected(get(`${url}/v2/models/nope/ready`), 404, pattern, 'MODEL_NOT_FOUND');
       await rejected(get(`${url}/v2/models/nope/versions/1`), 404, pattern);
     });
 
     it('an unknown version → 404 on every endpoint', async () => {
       const pattern = /model "iris-onnx" has no version 8/;
-      await rejected(post(`${url}/v2/models/iris-onnx/versions/8/infer`, JSON.parse(good)), 404, pattern);
+      await rejected(post(`${url}/v2/models/iris-onnx/versions/8/infer`, JSON.parse(good)), 404, pattern, 'VERSION_NOT_FOUND');
       await rejected(post(`${url}/v1/models/iris-onnx/versions/8:predict`, JSON.parse(goodRows)), 404, pattern);
       await rejected(get(`${url}/v2/models/iris-onnx/versions/8`), 404, pattern);
       await rejected(get(`${url}/v2/models/iris-onnx/versions/8/ready`), 404, pattern);
@@ -347,10 +356,10 @@ describe('gateway bad input', () => {
         await rejected(raw('GET', `/v2/models/${name}/ready`), 400, /invalid model name/);
       }
       // bad percent-encoding is the router's to refuse
-      await rejected(raw('GET', '/v2/models/%E0%A4%A'), 400, /decode/);
+      await rejected(raw('GET', '/v2/models/%E0%A4%A'), 400, /decode/, 'INVALID_INPUT');
       await rejected(raw('POST', '/v1/models/%E0%A4%A:predict', goodRows), 400, /decode/);
       // paths that climb out of the API do not match any route
-      await rejected(raw('GET', '/v2/models/../../etc/passwd'), 404, /no endpoint/);
+      await rejected(raw('GET', '/v2/models/../../etc/passwd'), 404, /no endpoint/, 'NOT_FOUND');
       await rejected(raw('POST', '/v2/models/iris-onnx/../../../etc/passwd/infer', good), 404, /no endpoint/);
     });
 
@@ -393,7 +402,7 @@ describe('gateway bad input', () => {
       writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), version: 8 }));
       rmSync(join(version, 'model.onnx'));
       symlinkSync(join(outside, 'iris-onnx-7', 'model.onnx'), join(version, 'model.onnx'));
-      await rejected(post(`${url}/admin/models/iris-onnx/versions/8/load`, {}, ADMIN), 422, /model\.onnx links outside the model repository/);
+      await rejected(post(`${url}/admin/models/iris-onnx/versions/8/load`, {}, ADMIN), 422, /model\.onnx links outside the model repository/, 'MODEL_LOAD_FAILED');
       rmSync(version, { recursive: true, force: true });
     });
   });
@@ -408,6 +417,7 @@ describe('gateway bad input', () => {
         const res = i % 2 === 0 ? await get(url + path) : await post(url + path, { instances: [SETOSA] });
         assert.equal(res.status, 404, path);
         assert.match(String(res.body.error), /^no endpoint (GET|POST) \//);
+        assert.equal(res.body.code, 'NOT_FOUND');
       }
       assert.equal(seen.size, 50);
       await rejected(get(`${url}/v2/models/iris-onnx/infer`), 404, /no endpoint GET \/v2\/models\/iris-onnx\/infer/);
@@ -452,14 +462,12 @@ describe('gateway request limits', () => {
     const text = await res.text();
     return { status: res.status, text, ms: performance.now() - started };
   };
-  /** A 4xx whose body is only `{"error"}`, under 1 KB, matching `pattern`. */
-  const refused = async (res: ReturnType<typeof send>, status: number, pattern: RegExp) => {
+  /** A 4xx whose body is only `{"error", "code"}`, under 1 KB, matching `pattern`. */
+  const refused = async (res: ReturnType<typeof send>, status: number, pattern: RegExp, code?: ErrorCode) => {
     const r = await res;
     assert.equal(r.status, status, r.text.slice(0, 300));
     assert.ok(r.text.length < 1024, `error body of ${r.text.length} bytes: ${r.text.slice(0, 300)}`);
-    const body = JSON.parse(r.text) as { error: string };
-    assert.deepEqual(Object.keys(body), ['error']);
-    assert.match(body.error, pattern);
+    assertErrorBody(JSON.parse(r.text) as Record<string, unknown>, status, pattern, code);
     return r;
   };
   const INFER = '/v2/models/iris-onnx/infer';
@@ -482,7 +490,7 @@ describe('gateway request limits', () => {
   describe('rows per request (DRIFTGATE_MAX_REQUEST_ROWS)', () => {
     it('more rows than the cap → 413 naming it, on V2 (one tensor or one per feature) and V1', async () => {
       const pattern = /the request holds 301 rows; the limit is 300 rows per request \(DRIFTGATE_MAX_REQUEST_ROWS\)/;
-      await refused(send(INFER, flatRows(MAX_ROWS + 1)), 413, pattern);
+      await refused(send(INFER, flatRows(MAX_ROWS + 1)), 413, pattern, 'PAYLOAD_TOO_LARGE');
       const columns = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].map((name) => ({ name, shape: [MAX_ROWS + 1], datatype: 'FP32', data: Array(MAX_ROWS + 1).fill(1) }));
       await refused(send(INFER, JSON.stringify({ inputs: columns })), 413, pattern);
       await refused(send(PREDICT, JSON.stringify({ instances: Array(MAX_ROWS + 1).fill(SETOSA) })), 413, pattern);
@@ -527,13 +535,13 @@ describe('gateway request limits', () => {
     it('a gzip bomb inflating past DRIFTGATE_MAX_BODY_BYTES → 413 quickly, not 500', async () => {
       const bomb = gzipSync(Buffer.alloc(64 * BODY_LIMIT, ' '));
       assert.ok(bomb.length < BODY_LIMIT / 8, `${bomb.length} bytes`);
-      const r = await refused(send(INFER, bomb, { 'content-encoding': 'gzip' }), 413, /larger than the limit of 4194304 bytes \(DRIFTGATE_MAX_BODY_BYTES\)/);
+      const r = await refused(send(INFER, bomb, { 'content-encoding': 'gzip' }), 413, /larger than the limit of 4194304 bytes \(DRIFTGATE_MAX_BODY_BYTES\)/, 'PAYLOAD_TOO_LARGE');
       assert.ok(r.ms < 3000, `took ${Math.round(r.ms)} ms`);
     });
 
     it('corrupt gzip → 400; an unknown encoding → 415 naming it, cut short', async () => {
       await refused(send(INFER, Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }), 400, /./);
-      await refused(send(INFER, JSON.stringify(inferBody(whole(SETOSA))), { 'content-encoding': `x${'z'.repeat(5000)}` }), 415, /content-encoding "xz+…" is not supported/);
+      await refused(send(INFER, JSON.stringify(inferBody(whole(SETOSA))), { 'content-encoding': `x${'z'.repeat(5000)}` }), 415, /content-encoding "xz+…" is not supported/, 'UNSUPPORTED_MEDIA_TYPE');
     });
   });
 

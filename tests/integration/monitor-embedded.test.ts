@@ -99,6 +99,10 @@ describe('gateway with the embedded monitor', () => {
     const bad = await get(`${monitorUrl}/monitor/models/iris-onnx/decisions?limit=0`);
     assert.equal(bad.status, 400);
     assert.match(String(bad.body.error), /limit/);
+    assert.equal(bad.body.code, 'INVALID_INPUT');
+    const unknown = await get(`${monitorUrl}/monitor/models/no-such-model/timeline`);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.body, { error: 'the monitor knows no version of model "no-such-model"', code: 'NOT_FOUND' });
   });
 });
 

@@ -7,7 +7,7 @@
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { describeError } from '../errors.js';
+import { breakerRejection, describeError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { DiskSpool, SpoolRecord } from './spool.js';
@@ -361,7 +361,7 @@ export class EventPublisher {
       } catch (err) {
         unsent.push(...records);
         // A rejection by the open breaker is no attempt at all; only real failures count.
-        if ((err as { code?: string }).code !== 'EOPENBREAKER') {
+        if (breakerRejection(err) !== 'open') {
           this.metrics.failed.labels({ topic }).inc(records.length);
           this.logger.warn('event publish failed', { topic, count: records.length, error: describeError(err) });
         }
