@@ -7,12 +7,12 @@ import { after, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { partitionForKey } from '../../src/core/bus/types.js';
 import type { BusMessage, DeliveryFailure, EventBus, OutgoingMessage, PartitionLag } from '../../src/core/bus/types.js';
+import { keyPerPartition } from './partition-markers.js';
+import { waitFor } from './wait.js';
 
 export interface BusContractOptions {
   /** How long to wait for expected deliveries, in ms. @defaultValue 30000 */
   deliveryTimeoutMs?: number;
-  /** How long to watch for deliveries that must not come, in ms. @defaultValue 300 */
-  quietMs?: number;
   /** Removes what the suite created (topics, groups) once it is done; for long-lived brokers. */
   cleanup?: (created: { topics: string[]; groups: string[] }) => Promise<void>;
 }
@@ -21,27 +21,6 @@ const STEP = { timeout: 90_000 };
 
 function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-async function waitFor(what: string, ms: number, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Like waitFor, for a condition that has to ask the bus; returns the last value it saw. */
-async function eventually<T>(what: string, ms: number, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
 }
 
 const totalLag = (rows: PartitionLag[]) => rows.reduce((sum, row) => sum + row.lag, 0);
@@ -58,6 +37,8 @@ function collector() {
   return { got, handle: async (batch: BusMessage[]) => void got.push(...batch), keys: () => got.map((m) => m.key) };
 }
 
+const MARKER = 'marker-';
+
 const messages = (prefix: string, n: number): OutgoingMessage[] =>
   Array.from({ length: n }, (_, i) => ({
     key: `${prefix}${i}`,
@@ -71,7 +52,6 @@ export function busContractSuite(
   options: BusContractOptions = {},
 ): void {
   const deliveryMs = options.deliveryTimeoutMs ?? 30_000;
-  const quietMs = options.quietMs ?? 300;
   const created = { topics: [] as string[], groups: [] as string[] };
 
   describe(`EventBus contract: ${name}`, () => {
@@ -103,6 +83,18 @@ export function busContractSuite(
       return id;
     }
 
+    /**
+     * Proves that nothing more is coming to `c` without waiting a while: publishes a marker on every
+     * partition of `name` and waits for all of them. A partition delivers in order, so what was
+     * published before the markers has come by then or will not come. Returns what came besides markers.
+     */
+    async function settled(bus: EventBus, name: string, partitions: number, c: ReturnType<typeof collector>): Promise<BusMessage[]> {
+      const markers = keyPerPartition(MARKER, partitions);
+      await bus.publish(name, markers.map((key) => ({ key, value: 'marker' })));
+      await waitFor('a marker from every partition', deliveryMs, () => markers.every((key) => c.got.some((m) => m.key === key)));
+      return c.got.filter((m) => !m.key?.startsWith(MARKER));
+    }
+
     it('ensureTopics is idempotent and takes existing and new topics together', STEP, async (t) => {
       const bus = await open(t);
       if (!bus) return;
@@ -132,9 +124,9 @@ export function busContractSuite(
       const c = collector();
       await bus.subscribe({ groupId: group(), topics: [name], fromBeginning: true, handle: c.handle });
       await waitFor('30 messages', deliveryMs, () => c.got.length >= 30);
-      await sleep(quietMs);
-      assert.equal(c.got.length, 30, 'each message once');
-      const byKey = new Map(c.got.map((m) => [m.key, m]));
+      const got = await settled(bus, name, 3, c);
+      assert.equal(got.length, 30, 'each message once');
+      const byKey = new Map(got.map((m) => [m.key, m]));
       for (const s of sent) {
         const m = byKey.get(s.key);
         assert.ok(m, `received ${s.key}`);
@@ -195,11 +187,14 @@ export function busContractSuite(
       const members = [collector(), collector()];
       for (const m of members) await bus.subscribe({ groupId: id, topics: [left, right], fromBeginning: false, handle: m.handle });
       // Both members hold partitions once each has received something; until then one may own all.
-      for (let round = 0; !members.every((m) => m.got.length > 0); round++) {
-        if (round * 300 > deliveryMs) throw new Error('the second member never got a partition');
-        await bus.publish(left, messages(`warm${round}-`, 12));
-        await sleep(300);
-      }
+      // A round of messages every 300 ms (time for the group to settle) until both have had some.
+      let round = 0;
+      const bothHold = async () => {
+        if (members.every((m) => m.got.length > 0)) return true;
+        await bus.publish(left, messages(`warm${round++}-`, 12));
+        return false;
+      };
+      await waitFor('the second member to get a partition', deliveryMs, bothHold, 300);
       const before = members.map((m) => m.got.length);
       await bus.publish(left, messages('pair', 30));
       await bus.publish(right, messages('pair', 30));
@@ -229,8 +224,8 @@ export function busContractSuite(
       // fromBeginning only matters without a commit: this group has commits, so it resumes there.
       await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: second.handle });
       await waitFor('the 4 newer', deliveryMs, () => second.got.length >= 4);
-      await sleep(quietMs);
-      assert.deepEqual([...second.keys()].sort(), ['new0', 'new1', 'new2', 'new3']);
+      const got = await settled(bus, name, 3, second);
+      assert.deepEqual(got.map((m) => m.key).sort(), ['new0', 'new1', 'new2', 'new3']);
     });
 
     it('a batch whose handler throws is not committed and comes again', STEP, async (t) => {
@@ -303,8 +298,8 @@ export function busContractSuite(
       await bus.subscribe({ groupId: group(), topics: [name], fromBeginning: false, handle: c.handle });
       await bus.publish(name, messages('after', 3));
       await waitFor('the 3 newer', deliveryMs, () => c.got.length >= 3);
-      await sleep(quietMs);
-      assert.deepEqual([...c.keys()].sort(), ['after0', 'after1', 'after2']);
+      const got = await settled(bus, name, 3, c);
+      assert.deepEqual(got.map((m) => m.key).sort(), ['after0', 'after1', 'after2']);
     });
 
     it('stop() ends delivery; what came later waits for the group', STEP, async (t) => {
@@ -319,11 +314,12 @@ export function busContractSuite(
       await sub.stop();
       await sub.stop();
       await bus.publish(name, messages('late', 3));
-      await sleep(quietMs);
-      assert.equal(c.got.length, 2, 'nothing after stop()');
       const next = collector();
       await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: next.handle });
       await waitFor('the 3 later ones', deliveryMs, () => next.got.length >= 3);
+      // A member still consuming would have fetched them before a new member could join and get
+      // them all (or have kept some of them from it).
+      assert.equal(c.got.length, 2, 'nothing after stop()');
       assert.deepEqual([...next.keys()].sort(), ['late0', 'late1', 'late2']);
     });
 
@@ -355,7 +351,8 @@ export function busContractSuite(
       const first = collector();
       const sub = await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: first.handle });
       await waitFor('the first 6', deliveryMs, () => first.got.length >= 6);
-      const caughtUp = await eventually('lag 0 after the first 6', deliveryMs, lag, (rows) => totalLag(rows) === 0);
+      let caughtUp: PartitionLag[] = [];
+      await waitFor(() => `lag 0 after the first 6: ${JSON.stringify(caughtUp)}`, deliveryMs, async () => totalLag((caughtUp = await lag())) === 0, 50);
       assert.equal(caughtUp.length, 3);
       for (const row of caughtUp) {
         // A partition the group never received anything on has nothing to commit.
@@ -377,7 +374,8 @@ export function busContractSuite(
       const second = collector();
       await bus.subscribe({ groupId: id, topics: [name], fromBeginning: true, handle: second.handle });
       await waitFor('the 4 newer', deliveryMs, () => second.got.length >= 4);
-      await eventually('lag 0 after the 4 newer', deliveryMs, lag, (rows) => totalLag(rows) === 0);
+      let rows: PartitionLag[] = [];
+      await waitFor(() => `lag 0 after the 4 newer: ${JSON.stringify(rows)}`, deliveryMs, async () => totalLag((rows = await lag())) === 0, 50);
     });
 
     it('close() stops subscriptions and refuses later use', STEP, async (t) => {

@@ -28,7 +28,6 @@ busContractSuite(
     });
   },
   {
-    quietMs: 1_500,
     cleanup: async ({ topics, groups }) => {
       const found = await kafkaBrokers();
       if ('skip' in found) return;
