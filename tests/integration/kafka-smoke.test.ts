@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import { createTopics, kafkaBrokers, testKafka, uniqueTopic } from '../helpers/kafka.js';
+import { keyPerPartition } from '../helpers/partition-markers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PARTITIONS = 3;
 const MESSAGE_COUNT = 30;
@@ -13,15 +15,6 @@ const MESSAGE_COUNT = 30;
 const STEP = { timeout: 60_000 };
 
 type Received = { partition: number; offset: string; key: string; value: string; headers: IHeaders };
-
-/** Resolves once `done()` is true, polling; rejects after `ms` with `what` in the message. */
-async function waitFor(what: string, ms: number, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Runs `work`, giving up after `ms` so a hung disconnect cannot keep the test process alive. */
 async function bounded(what: string, ms: number, work: () => Promise<unknown>): Promise<void> {
@@ -232,18 +225,17 @@ describe('kafkajs 2.2.4 against the development broker', () => {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: collectInto(laterRun) });
     await waitFor('the group join', 30_000, () => joined);
 
-    // A fresh message proves the consumer is fetching; nothing older may come with it.
-    const fresh = { key: 'after-commit', value: 'fresh', headers: { seq: String(MESSAGE_COUNT) } };
-    await producer.send({ topic, acks: -1, messages: [fresh] });
-    await waitFor('the fresh message', 20_000, () => laterRun.length >= 1);
-    // Give any wrongly replayed old message time to show up.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A fresh message on every partition proves the consumer is fetching each. A partition delivers
+    // in order, so a wrongly replayed old message would have come before the fresh one on its partition.
+    const fresh = keyPerPartition('after-commit-', PARTITIONS).map((key, i) => ({ key, value: 'fresh', headers: { seq: String(MESSAGE_COUNT + i) } }));
+    await producer.send({ topic, acks: -1, messages: fresh });
+    await waitFor('a fresh message on every partition', 20_000, () => fresh.every((f) => laterRun.some((m) => m.key === f.key)));
     await consumer.disconnect();
 
     assert.deepEqual(
-      laterRun.map((m) => m.key),
-      ['after-commit'],
-      'only the message written after the commits',
+      laterRun.map((m) => [m.partition, m.key]).sort(),
+      fresh.map((f, partition) => [partition, f.key]),
+      'only the messages written after the commits, one on each partition',
     );
   });
 
