@@ -107,7 +107,7 @@ export const errorCatalogue = {
     retriable: false,
     grpc: 'RESOURCE_EXHAUSTED',
     meaning: 'The body (after decompression) is over DRIFTGATE_MAX_BODY_BYTES, or it holds more rows than one request or the queue may.',
-    example: 'request body is larger than the limit of 1048576 bytes (DRIFTGATE_MAX_BODY_BYTES)',
+    example: 'request body is larger than the limit of 16777216 bytes (DRIFTGATE_MAX_BODY_BYTES)',
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -121,13 +121,13 @@ export const errorCatalogue = {
     retriable: false,
     grpc: 'FAILED_PRECONDITION',
     meaning: 'An admin load or promote named a version whose files cannot be loaded (bad manifest, missing or broken artifact).',
-    example: 'model "iris" version 3 failed to load: model.onnx is missing',
+    example: 'model "iris" version 3: manifest says "iris" version 2',
   },
   INTERNAL: {
     status: 500,
     retriable: true,
     grpc: 'INTERNAL',
-    meaning: 'Something failed that the request did not cause: the runtime threw, or a bug. Logged on the server; inference is idempotent, so one retry is harmless.',
+    meaning: 'Something failed that the request did not cause: the runtime threw, or a bug. Logged on the server; one retry may help, repeated ones are a bug to report.',
     example: 'internal error',
   },
   MODEL_NOT_READY: {
@@ -142,7 +142,7 @@ export const errorCatalogue = {
     retriable: true,
     grpc: 'RESOURCE_EXHAUSTED',
     meaning: 'The version\'s batch queue holds DRIFTGATE_MAX_QUEUE_SIZE rows already: back off.',
-    example: 'model "iris" version 1 is overloaded: 4096 rows are waiting (limit 4096)',
+    example: 'model "iris" version 1 is overloaded: 2048 rows are waiting (limit 2048)',
   },
   BREAKER_OPEN: {
     status: 503,

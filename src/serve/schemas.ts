@@ -1,14 +1,19 @@
 // Request and response shapes of the HTTP API, as zod schemas. The same schemas validate requests
 // and generate the OpenAPI document, so the document cannot drift from the code.
 import { z } from 'zod';
-import { MODEL_EVENT_TYPES } from '../core/index.js';
+import { MODEL_EVENT_TYPES, errorCodes } from '../core/index.js';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
 
 const parameters = z.record(z.string(), z.unknown()).describe('Free-form parameters (Open Inference Protocol).');
 
-export const errorResponse = z.object({ error: z.string().describe('What went wrong, naming the offending field or value.') }).meta({ id: 'Error' });
+export const errorResponse = z
+  .object({
+    error: z.string().describe('What went wrong, naming the offending field or value.'),
+    code: z.enum(errorCodes).describe('A stable code from the error catalogue (docs/errors.md), for programs to branch on.'),
+  })
+  .meta({ id: 'Error' });
 
 export const inferInputTensor = z
   .object({
