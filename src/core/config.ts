@@ -3,6 +3,7 @@
 // frozen and passed down. A bad value stops the process with a message naming the option.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeError } from './errors.js';
 
 interface OptionSpec<S extends z.ZodType> {
   env: string;
@@ -166,13 +167,13 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`DRIFTGATE_CONFIG: cannot read ${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`DRIFTGATE_CONFIG: cannot read ${path}: ${describeError(err)}`]);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError([`DRIFTGATE_CONFIG: ${path} is not valid JSON: ${(err as Error).message}`]);
+    throw new ConfigError([`DRIFTGATE_CONFIG: ${path} is not valid JSON: ${describeError(err)}`]);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError([`DRIFTGATE_CONFIG: ${path} must hold a JSON object`]);

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { OutgoingMessage } from './bus/types.js';
+import { describeError } from './errors.js';
 
 /** The only event schema version this build reads and writes. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -152,7 +153,7 @@ export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | string, fas
   try {
     parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `value is not JSON: ${describeError(err)}` };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { ok: false, reason: 'value is not a JSON object' };

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { describeError } from './errors.js';
 
 export { tf };
 
@@ -112,7 +113,7 @@ async function registerNodeBackend(): Promise<void> {
   try {
     tfnode = (await import(TFJS_NODE_PACKAGE)) as typeof tfnode;
   } catch (err) {
-    throw new Error(`${TFJS_NODE_PACKAGE} is not available: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${TFJS_NODE_PACKAGE} is not available: ${describeError(err)}`, { cause: err });
   }
   // tfjs-node registers its backend in the tfjs-core it resolves itself. When npm nested a second copy
   // (a version mismatch), that registration is invisible here and using it would mix two engines.

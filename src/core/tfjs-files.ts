@@ -3,6 +3,7 @@
 // backend is installed. Everything goes through tfjs's in-memory IO handlers.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { describeError } from './errors.js';
 import { initTf, tf } from './tf.js';
 
 export const TFJS_MODEL_FILE = 'model.json';
@@ -115,13 +116,13 @@ async function readModelJson(modelPath: string): Promise<tf.io.ModelJSON & { wei
     text = await readFile(modelPath, 'utf8');
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? `${modelPath} not found` : `cannot read ${modelPath}: ${(err as Error).message}`, { cause: err });
+    throw new Error(missing ? `${modelPath} not found` : `cannot read ${modelPath}: ${describeError(err)}`, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${modelPath} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${modelPath} is not valid JSON: ${describeError(err)}`, { cause: err });
   }
   if (!isRecord(parsed) || !isRecord(parsed['modelTopology'])) {
     throw new Error(`${modelPath} is not a tfjs model.json: it has no modelTopology object`);
@@ -143,7 +144,7 @@ async function readWeightFile(root: string, path: string, modelPath: string): Pr
     return await readFile(full);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    const why = missing ? 'is missing' : `cannot be read (${(err as Error).message})`;
+    const why = missing ? 'is missing' : `cannot be read (${describeError(err)})`;
     throw new Error(`weight file ${full} listed in ${modelPath} ${why}`, { cause: err });
   }
 }

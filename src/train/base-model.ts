@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import {
   TFJS_MODEL_FILE,
+  describeError,
   initTf,
   inputWidth as manifestInputWidth,
   loadLayersModelFromDir,
@@ -79,12 +80,12 @@ export async function loadBaseModel(versionDir: string): Promise<BaseModel> {
       }
       const path = join(versionDir, ONNX_MODEL_FILE);
       const bytes = await readFile(path).catch((err: unknown) => {
-        throw new Error(`cannot read the base model ${path}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`cannot read the base model ${path}: ${describeError(err)}`, { cause: err });
       });
       try {
         model = importOnnxDense(bytes, { output: manifest.output, name: manifest.name.replace(/[^A-Za-z0-9_]/g, '_') });
       } catch (err) {
-        throw new Error(`cannot use ${path} as a base model: ${(err as Error).message}`, { cause: err });
+        throw new Error(`cannot use ${path} as a base model: ${describeError(err)}`, { cause: err });
       }
       break;
     }

@@ -1,7 +1,7 @@
 // The optional ONNX copy of a trained version. The export is only written when onnxruntime, fed the
 // same rows, gives the same outputs as tfjs: an ONNX file that silently computes something else would
 // be worse than none.
-import { seededRandom, tf } from '../core/index.js';
+import { describeError, seededRandom, tf } from '../core/index.js';
 import { exportLayersModelToOnnx } from './onnx-export.js';
 
 /** Largest |tfjs - onnxruntime| / max(1, |tfjs|) accepted on the check rows. */
@@ -20,7 +20,7 @@ export async function exportCheckedOnnx(model: tf.LayersModel, names: { inputNam
   try {
     bytes = exportLayersModelToOnnx(model, names);
   } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+    return { ok: false, reason: describeError(err) };
   }
   try {
     const width = model.inputs[0]?.shape[1];
@@ -45,7 +45,7 @@ export async function exportCheckedOnnx(model: tf.LayersModel, names: { inputNam
       await session.release();
     }
   } catch (err) {
-    return { ok: false, reason: `onnxruntime could not run the export: ${(err as Error).message}` };
+    return { ok: false, reason: `onnxruntime could not run the export: ${describeError(err)}` };
   }
 }
 

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { seededRandom } from '../core/index.js';
+import { describeError, seededRandom } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 
 export const TRAINING_SAMPLE_FILE = 'training-sample.jsonl';
@@ -108,7 +108,7 @@ export async function readTrainingSample(versionDir: string, manifest: Manifest)
   }
   const path = join(versionDir, name);
   const text = await readFile(path, 'utf8').catch((err: unknown) => {
-    throw new Error(`cannot read the training sample ${path}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot read the training sample ${path}: ${describeError(err)}`, { cause: err });
   });
   const sample: TrainingSample = { train: [], holdout: [] };
   text.split('\n').forEach((line, i) => {
@@ -117,7 +117,7 @@ export async function readTrainingSample(versionDir: string, manifest: Manifest)
     try {
       json = JSON.parse(line);
     } catch (err) {
-      throw new Error(`${path} line ${i + 1} is not JSON: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${path} line ${i + 1} is not JSON: ${describeError(err)}`, { cause: err });
     }
     const parsed = sampleLineSchema.safeParse(json);
     if (!parsed.success) throw new Error(`${path} line ${i + 1} is not a sample row: ${parsed.error.issues.map((e) => `${e.path.join('.') || '(row)'}: ${e.message}`).join('; ')}`);

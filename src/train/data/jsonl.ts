@@ -1,5 +1,6 @@
 // JSON Lines loading: one JSON object per line. Blank lines are skipped. Columns are the union of the
 // objects' keys in order of first appearance; a row without a key has `undefined` there (missing).
+import { describeError } from '../../core/index.js';
 import { DataError } from './errors.js';
 import { readTextFile } from './read-text.js';
 import type { RawTable } from './values.js';
@@ -22,7 +23,7 @@ export function parseJsonl(text: string, source = 'JSONL'): RawTable {
     try {
       value = JSON.parse(content);
     } catch (err) {
-      throw new DataError(`${source} line ${line}: invalid JSON (${(err as Error).message})`, { source, line }, { cause: err });
+      throw new DataError(`${source} line ${line}: invalid JSON (${describeError(err)})`, { source, line }, { cause: err });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new DataError(`${source} line ${line}: expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, {

@@ -1,6 +1,7 @@
 // Reads a data file as UTF-8 text, turning the file-system errors a user can cause (wrong path, a
 // directory, no permission) into DataErrors that name the file.
 import { readFile } from 'node:fs/promises';
+import { describeError } from '../../core/index.js';
 import { DataError } from './errors.js';
 
 export async function readTextFile(path: string): Promise<string> {
@@ -16,7 +17,7 @@ export async function readTextFile(path: string): Promise<string> {
           ? 'it is a directory'
           : code === 'EACCES'
             ? 'permission denied'
-            : (err as Error).message;
+            : describeError(err);
     throw new DataError(`cannot read data file ${path}: ${why}`, { source: path }, { cause: err });
   }
   // A byte-order mark is an encoding artefact, not part of the first column's name.
