@@ -368,7 +368,11 @@ export class ModelRegistry {
   /** Whether a model (or one version of it) can answer now. */
   isReady(name: string, version?: number): boolean {
     const state = this.models.get(name);
-    if (!state) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
+    // An admin call about a model the repository does not hold leaves an empty entry behind; the model
+    // is still unknown (404), unless it was selected and waits for its first version (not ready).
+    if (!state || (!this.has(name) && !this.opts.models.includes(name))) {
+      throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
+    }
     if (version === undefined) return this.answering(state) !== undefined;
     if (!state.loaded.has(version) && !state.available.includes(version)) {
       throw new DriftgateError('VERSION_NOT_FOUND', `model "${name}" has no version ${version}`);

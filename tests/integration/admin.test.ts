@@ -267,6 +267,15 @@ describe('admin API', () => {
       assert.equal(await servedBy(gw.url), '1');
     });
 
+    it('admin calls about a model the repository lacks leave it unknown: its readiness stays 404, not 503', async () => {
+      for (const path of ['versions/1/load', 'promote/1', 'rollback', 'versions/1/unload']) await call(gw.url, 'POST', `/admin/models/ghost/${path}`, AUTH);
+      for (const path of ['/v2/models/ghost/ready', '/v2/models/ghost/versions/1/ready', '/v2/models/ghost']) {
+        const res = await get(`${gw.url}${path}`);
+        assert.equal(res.status, 404, `${path}: ${JSON.stringify(res.body)}`);
+      }
+      assert.equal((await get(`${gw.url}/v2/health/ready`)).status, 200);
+    });
+
     it('a corrupt version fails to load with 422, and the serving version keeps answering', async () => {
       const dir = copyVersion(repo, 3);
       writeFileSync(join(dir, 'model.onnx'), Buffer.from('this is not an ONNX protobuf, just bytes \x00\x01\x02\xff'));
