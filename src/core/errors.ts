@@ -20,8 +20,11 @@ export interface ErrorKind {
   /** The HTTP status every error of this code is answered with. */
   status: number;
   /**
-   * Whether the same request, sent again unchanged, may succeed later. Only retriable errors carry a
-   * Retry-After header, and only the 503s (where RFC 9110 gives it a meaning) set one.
+   * Whether the same request, sent again unchanged, may succeed later: a promise to callers, listed in
+   * docs/errors.md. Only retriable errors can carry a Retry-After header, and only the 503s (where
+   * RFC 9110 gives it a meaning) set one. Nothing inside driftgate retries by it: the event publisher
+   * retries every failed publish from its spool, because events must not be lost, and kafkajs judges
+   * broker errors by its own flag.
    */
   retriable: boolean;
   grpc: GrpcStatusName;
@@ -127,8 +130,8 @@ export const errorCatalogue = {
     status: 500,
     retriable: true,
     grpc: 'INTERNAL',
-    meaning: 'Something failed that the request did not cause: the runtime threw, or a bug. Logged on the server; one retry may help, repeated ones are a bug to report.',
-    example: 'internal error',
+    meaning: 'Something failed that the request did not cause: the model runtime threw (the message says so, and the failure counts towards opening the breaker), or a bug (logged on the server). One retry may help; repeated ones are worth reporting.',
+    example: 'inference failed in model "iris" version 1: <the runtime\'s message>',
   },
   MODEL_NOT_READY: {
     status: 503,
