@@ -84,10 +84,38 @@ export function cleanTable(selection: ColumnSelection, options: CleanOptions): C
     strategies.map((s) => [s.name, { type: s.type, coerced: 0, invalid: 0, missing: 0, strategy: s.strategy, filled: 0, clipped: 0 }]),
   );
   const dropped = { missingTarget: 0, invalidTarget: 0, duplicate: 0, missingValue: 0 };
-  let targetCoerced = 0;
 
-  // 1 and 2: target validity, then typed cells.
-  let rows: CleanRow[] = [];
+  const typed = typedRows(selection, task, columns, dropped);
+  let rows = typed.rows;
+  if (options.dropDuplicates ?? true) rows = withoutDuplicates(rows, [...features.map((f) => f.name), target], dropped);
+  const dropColumns = strategies.filter((s) => s.strategy === 'drop').map((s) => s.name);
+  rows = withoutMissing(rows, features, dropColumns, columns, dropped);
+  checkNotEmpty(selection.rows.length, rows.length, dropped, dropColumns);
+  const fitted = clipAndFill(rows, features, options, columns);
+  rows = fitted.rows;
+
+  const report: CleaningReport = {
+    rowsIn: selection.rows.length,
+    rowsOut: rows.length,
+    dropped,
+    target: { name: target, coerced: typed.targetCoerced },
+    columns: makeRow(columns),
+  };
+  if (task === 'classification') report.target.classes = classesOf(rows, target);
+  const { imputer, clipper } = fitted;
+  return { rows, target, features: features.map((f) => ({ ...f })), report, ...(imputer ? { imputer } : {}), ...(clipper ? { clipper } : {}) };
+}
+
+/** Steps 1 and 2: rows with a valid target, their cells coerced to the column types. */
+function typedRows(
+  selection: ColumnSelection,
+  task: Task,
+  columns: ReadonlyMap<string, ColumnCleaning>,
+  dropped: CleaningReport['dropped'],
+): { rows: CleanRow[]; targetCoerced: number } {
+  const { target, features } = selection;
+  const rows: CleanRow[] = [];
+  let targetCoerced = 0;
   selection.rows.forEach((raw, i) => {
     const t = coerceTarget(raw[target], task);
     if (t.kind !== 'ok') {
@@ -109,78 +137,80 @@ export function cleanTable(selection: ColumnSelection, options: CleanOptions): C
     });
     rows.push(makeRow<number | string | null>([...cells, [target, t.value]]));
   });
+  return { rows, targetCoerced };
+}
 
-  // 3: duplicates. JSON keeps 1 and "1" apart, and the column order is fixed by the selection.
-  if (options.dropDuplicates ?? true) {
-    const seen = new Set<string>();
-    const names = [...features.map((f) => f.name), target];
-    rows = rows.filter((row) => {
-      const key = JSON.stringify(names.map((n) => row[n]));
-      if (seen.has(key)) {
-        dropped.duplicate++;
-        return false;
-      }
-      seen.add(key);
-      return true;
-    });
-  }
+/** Step 3. JSON keeps 1 and "1" apart, and the column order is fixed by the selection. */
+function withoutDuplicates(rows: readonly CleanRow[], names: readonly string[], dropped: CleaningReport['dropped']): CleanRow[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const key = JSON.stringify(names.map((n) => row[n]));
+    if (seen.has(key)) {
+      dropped.duplicate++;
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
 
-  // 4: missing counts, and rows dropped for a `drop` column.
+/** Step 4: missing counts per column, then the rows missing a value in a `drop` column left out. */
+function withoutMissing(
+  rows: CleanRow[],
+  features: readonly TypedColumn[],
+  dropColumns: readonly string[],
+  columns: ReadonlyMap<string, ColumnCleaning>,
+  dropped: CleaningReport['dropped'],
+): CleanRow[] {
   for (const row of rows) {
     for (const f of features) if (row[f.name] === null) columns.get(f.name)!.missing++;
   }
-  const dropColumns = strategies.filter((s) => s.strategy === 'drop').map((s) => s.name);
-  if (dropColumns.length > 0) {
-    const before = rows.length;
-    rows = rows.filter((row) => dropColumns.every((name) => row[name] !== null));
-    dropped.missingValue = before - rows.length;
-  }
+  if (dropColumns.length === 0) return rows;
+  const kept = rows.filter((row) => dropColumns.every((name) => row[name] !== null));
+  dropped.missingValue = rows.length - kept.length;
+  return kept;
+}
 
-  checkNotEmpty(selection.rows.length, rows.length, dropped, dropColumns);
-
-  // 5 and 6: fitted on the rows that are left.
-  let imputer: Imputer | undefined;
-  let clipper: Clipper | undefined;
-  if (options.fit ?? true) {
-    clipper = fitClipper(rows, features, options.outliers);
-    const clippedRows = applyClipper(clipper, rows);
-    rows = clippedRows.rows;
-    for (const b of clipper.columns) {
-      const stats = columns.get(b.name)!;
-      stats.clipped = clippedRows.clipped[b.name] ?? 0;
-      stats.bounds = { lower: b.lower, upper: b.upper };
-    }
-    imputer = fitImputer(rows, features, options.missing);
-    const imputed = applyImputer(imputer, rows);
-    rows = imputed.rows;
-    for (const c of imputer.columns) {
-      const stats = columns.get(c.name)!;
-      stats.filled = imputed.filled[c.name] ?? 0;
-      if (c.value !== undefined) stats.fillValue = c.value;
-    }
-  } else {
+/** Steps 5 and 6, fitted on the rows that are left, when `options.fit` allows. */
+function clipAndFill(
+  rows: CleanRow[],
+  features: readonly TypedColumn[],
+  options: CleanOptions,
+  columns: ReadonlyMap<string, ColumnCleaning>,
+): { rows: CleanRow[]; imputer?: Imputer; clipper?: Clipper } {
+  if (!(options.fit ?? true)) {
     // Nothing is fitted here, but bad outlier rules should still fail now rather than after the split.
     fitClipper([], features, options.outliers);
+    return { rows };
   }
+  const clipper = fitClipper(rows, features, options.outliers);
+  const clipped = applyClipper(clipper, rows);
+  for (const b of clipper.columns) {
+    const stats = columns.get(b.name)!;
+    stats.clipped = clipped.clipped[b.name] ?? 0;
+    stats.bounds = { lower: b.lower, upper: b.upper };
+  }
+  const imputer = fitImputer(clipped.rows, features, options.missing);
+  const imputed = applyImputer(imputer, clipped.rows);
+  for (const c of imputer.columns) {
+    const stats = columns.get(c.name)!;
+    stats.filled = imputed.filled[c.name] ?? 0;
+    if (c.value !== undefined) stats.fillValue = c.value;
+  }
+  return { rows: imputed.rows, imputer, clipper };
+}
 
-  const report: CleaningReport = {
-    rowsIn: selection.rows.length,
-    rowsOut: rows.length,
-    dropped,
-    target: { name: target, coerced: targetCoerced },
-    columns: makeRow(columns),
-  };
-  if (task === 'classification') {
-    report.target.classes = countClasses(rows, target);
-    const classes = Object.keys(report.target.classes);
-    if (classes.length < 2) {
-      throw new DataError(
-        `target ${JSON.stringify(target)} has a single class (${JSON.stringify(classes[0])}) after cleaning; classification needs at least two`,
-        { column: target },
-      );
-    }
+/** Rows per class, refusing a target left with a single class. */
+function classesOf(rows: readonly CleanRow[], target: string): Record<string, number> {
+  const counts = countClasses(rows, target);
+  const classes = Object.keys(counts);
+  if (classes.length < 2) {
+    throw new DataError(
+      `target ${JSON.stringify(target)} has a single class (${JSON.stringify(classes[0])}) after cleaning; classification needs at least two`,
+      { column: target },
+    );
   }
-  return { rows, target, features: features.map((f) => ({ ...f })), report, ...(imputer ? { imputer } : {}), ...(clipper ? { clipper } : {}) };
+  return counts;
 }
 
 function countClasses(rows: readonly CleanRow[], target: string): Record<string, number> {
