@@ -100,6 +100,7 @@ describe('gateway faults', { timeout: 300_000 }, () => {
         const [slow, iris] = await Promise.all([post(`${gw.url}/v1/models/slow:predict`, PREDICT), post(`${gw.url}/v1/models/iris-onnx:predict`, PREDICT)]);
         assert.equal(slow.status, 504, JSON.stringify(slow.body));
         assert.match(slow.body.error ?? '', /model "slow" version 1 did not answer within the inference timeout/);
+        assert.equal(slow.body.code, 'INFERENCE_TIMEOUT');
         assert.equal(iris.status, 200, JSON.stringify(iris.body));
       }
       assert.equal(await metricValue(gw.url, 'driftgate_model_worker_restarts_total', { model: 'slow', version: '1', reason: 'timeout' }), 2);
@@ -115,6 +116,7 @@ describe('gateway faults', { timeout: 300_000 }, () => {
       const open = await post(`${gw.url}/v2/models/slow/infer`, { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: Object.values(IRIS_ROW) }] });
       assert.equal(open.status, 503, JSON.stringify(open.body));
       assert.match(open.body.error ?? '', /circuit breaker is open/);
+      assert.equal(open.body.code, 'BREAKER_OPEN');
       assert.equal(open.headers.get('retry-after'), '5');
       assert.equal(await metricValue(gw.url, 'driftgate_inference_duration_seconds_count', { model: 'slow', version: '1' }), callsBefore, 'an open breaker does not call the model');
       assert.equal(await metricValue(gw.url, 'driftgate_breaker_state', { model: 'slow', version: '1' }), 2);
@@ -148,6 +150,7 @@ describe('gateway faults', { timeout: 300_000 }, () => {
       assert.equal(ok.length, 2, 'exactly maxQueueSize single-row requests fit in the queue');
       for (const r of refused) {
         assert.match(r.body.error ?? '', /model "slow" version 1 is overloaded: 2 rows are waiting \(limit 2\)/);
+        assert.equal(r.body.code, 'QUEUE_FULL');
         assert.equal(r.headers.get('retry-after'), '1');
       }
       for (const a of ok) assert.equal(a.body.model_version, '1');
@@ -182,6 +185,7 @@ describe('gateway faults', { timeout: 300_000 }, () => {
         const res = await post(`${gw.url}/v1/models/${name}:predict`, PREDICT);
         assert.equal(res.status, 503, JSON.stringify(res.body));
         assert.match(res.body.error ?? '', /has no loaded version/);
+        assert.equal(res.body.code, 'MODEL_NOT_READY');
       }
       await expectServes(gw.url, 'iris-onnx');
       await expectServes(gw.url, 'iris-tfjs');
@@ -250,6 +254,7 @@ describe('gateway faults', { timeout: 300_000 }, () => {
       const refused = await post(`${probeUrl}/v1/models/iris-onnx:predict`, PREDICT);
       assert.equal(refused.status, 503);
       assert.match(refused.body.error ?? '', /shutting down/);
+      assert.equal(refused.body.code, 'SHUTTING_DOWN');
       assert.equal(refused.headers.get('retry-after'), '1');
       assert.equal(closedAt, 0, 'close() waits for the in-flight request');
 
