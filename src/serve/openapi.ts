@@ -1,10 +1,23 @@
 // The OpenAPI 3.1 document of the HTTP API, built from the zod schemas that validate requests.
 import { z } from 'zod';
+import { modelNameSchema } from '../core/index.js';
 import * as s from './schemas.js';
 
-type Op = { summary: string; tag: string; body?: z.ZodType; ok: z.ZodType | 'text' | 'html'; status?: number; errors?: number[]; admin?: boolean; labelToken?: boolean };
+type Op = {
+  summary: string;
+  tag: string;
+  body?: z.ZodType;
+  ok: z.ZodType | 'text' | 'html';
+  status?: number;
+  errors?: number[];
+  /** The body of a 503 that is an answer, not an error: `{"ready": false}` from the readiness endpoints. */
+  notReady?: z.ZodType;
+  admin?: boolean;
+  labelToken?: boolean;
+};
 
-const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
+// The manifest's model-name rule; its "no '..'" refinement has no JSON Schema form of its own, so `not`.
+const modelParam = { name: 'model', in: 'path', required: true, schema: { ...schemaOf(modelNameSchema), not: { pattern: '\\.\\.' } } };
 const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
 
 function operation(op: Op, path: string) {
@@ -16,7 +29,10 @@ function operation(op: Op, path: string) {
         ? { description: 'OK', content: { [op.ok === 'text' ? 'text/plain' : 'text/html']: { schema: { type: 'string' } } } }
         : { description: 'OK', content: { 'application/json': { schema: schemaOf(op.ok) } } },
   };
-  for (const code of op.errors ?? []) responses[code] = { description: errorText[code] ?? 'error', ...errorRef };
+  // A model name or version in the path that breaks its pattern is refused with 400 everywhere.
+  const errors = new Set([...(params.length ? [400] : []), ...(op.errors ?? [])]);
+  for (const code of errors) responses[code] = { description: errorText[code] ?? 'error', ...errorRef };
+  if (op.notReady) responses[503] = { description: 'Not ready', content: { 'application/json': { schema: schemaOf(op.notReady) } } };
   return {
     summary: op.summary,
     tags: [op.tag],
@@ -82,12 +98,12 @@ const adminErrors = [400, 401, 403, 404, 409, 422];
 export function buildOpenApi(): Record<string, unknown> {
   const ops: Record<string, Record<string, Op>> = {
     '/v2/health/live': { get: { summary: 'Liveness', tag: 'health', ok: s.liveResponse } },
-    '/v2/health/ready': { get: { summary: 'Readiness: all selected models loaded and not shutting down', tag: 'health', ok: s.readyResponse, errors: [503] } },
+    '/v2/health/ready': { get: { summary: 'Readiness: all selected models loaded and not shutting down', tag: 'health', ok: s.readyResponse, notReady: s.readyResponse } },
     '/v2': { get: { summary: 'Server metadata', tag: 'inference', ok: s.serverMetadataResponse } },
     '/v2/models/{model}': { get: { summary: 'Model metadata (serving version)', tag: 'inference', ok: s.modelMetadataResponse, errors: [400, 404, 503] } },
     '/v2/models/{model}/versions/{version}': { get: { summary: 'Model metadata of one version', tag: 'inference', ok: s.modelMetadataResponse, errors: [400, 404] } },
-    '/v2/models/{model}/ready': { get: { summary: 'Model readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404, 503] } },
-    '/v2/models/{model}/versions/{version}/ready': { get: { summary: 'Version readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404, 503] } },
+    '/v2/models/{model}/ready': { get: { summary: 'Model readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404], notReady: s.readyResponse } },
+    '/v2/models/{model}/versions/{version}/ready': { get: { summary: 'Version readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404], notReady: s.readyResponse } },
     '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
     '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
     '/v2/models/{model}/labels': {
