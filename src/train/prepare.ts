@@ -2,7 +2,7 @@
 // imputation, clipping and scaling on the training split alone and apply them to all three splits,
 // augment the training split, and encode features and targets for the network.
 import { inputWidth } from '../core/index.js';
-import type { Feature, Preprocessing } from '../core/index.js';
+import type { Feature, Manifest, Preprocessing } from '../core/index.js';
 import type { BaseModel } from './base-model.js';
 import {
   DataError,
@@ -24,14 +24,14 @@ import {
   selectColumns,
   splitRows,
 } from './data/index.js';
-import type { CleanRow, CleaningReport, Clipper, Imputer, RawTable, SplitFractions, Splits } from './data/index.js';
+import type { CleanResult, CleanRow, CleaningReport, Clipper, ColumnSelection, Imputer, RawTable, SplitFractions, Splits, TypedColumn } from './data/index.js';
 import { deriveSeed } from './network.js';
 import type { BaseOptions, DataSource, Task, TrainOptions } from './types.js';
 
 /** Split of a run that does not give one. @defaultValue train 0.7, validation 0.15, test 0.15 */
 export const DEFAULT_SPLIT: SplitFractions = { train: 0.7, validation: 0.15, test: 0.15 };
 
-// Streams of the run seed (see deriveSeed) that data preparation draws from; trainer.ts has the others.
+// Streams of the run seed (see deriveSeed) that data preparation draws from; train-run.ts has the others.
 const SEED_SPLIT = 1;
 const SEED_AUGMENT = 2;
 
@@ -102,6 +102,64 @@ export async function prepareData(options: TrainOptions, base: BaseModel | undef
   if (manifest) checkFeaturesAgainstBase(options, manifest.features);
 
   stage('clean');
+  const { selection, cleaned } = selectAndClean(table, options, task, manifest);
+  const fingerprint = dataFingerprint(cleaned.rows, selection.columns);
+
+  stage('split');
+  const { raw, clipper, clipped, imputer, filled } = splitAndFill(cleaned, options, task, seed);
+
+  stage('preprocess');
+  const encoded = encodeSplits(mapSplits(filled, (part) => part.rows), cleaned.features, options, task, manifest);
+  const { features, width, labels, x, y } = encoded;
+  const outputs = labels?.length ?? 1;
+  let augmented: PreparedData['augmented'] = { rows: y.train.length, x: x.train, y: targetMatrix(y.train, task, outputs) };
+  const wanted = options.augment;
+  if (wanted && (wanted.noise || wanted.mixup || wanted.oversample)) {
+    stage('augment');
+    const out = augment({ x: x.train, y: y.train, width, task, classes: outputs, features }, wanted, deriveSeed(seed, SEED_AUGMENT));
+    augmented = { rows: out.rows, x: out.x, y: out.task === 'classification' ? out.yOneHot : out.yValues };
+  }
+
+  return {
+    task,
+    labels,
+    features,
+    preprocessing: encoded.preprocessing,
+    width,
+    cleaning: completeCleaningReport(cleaned.report, clipper, imputer, [clipped.train, clipped.validation, clipped.test], [filled.train, filled.validation, filled.test]),
+    fingerprint,
+    raw,
+    x,
+    y,
+    augmented,
+    targetMean: task === 'regression' ? meanOf(y.train) : undefined,
+  };
+}
+
+/**
+ * The seeded (stratified, for classification) split, with clipping and imputation fitted on the
+ * training split alone and applied to all three.
+ */
+function splitAndFill(cleaned: CleanResult, options: TrainOptions, task: Task, seed: number) {
+  const raw = splitRows(cleaned.rows, options.split ?? DEFAULT_SPLIT, {
+    seed: deriveSeed(seed, SEED_SPLIT),
+    ...(task === 'classification' ? { stratifyBy: options.target } : {}),
+  });
+  for (const part of ['validation', 'test'] as const) {
+    if (raw[part].length === 0) {
+      throw new DataError(`the ${part} split is empty (${cleaned.rows.length} rows after cleaning); use more data or a larger ${part} fraction`);
+    }
+  }
+  const clipper = fitClipper(raw.train, cleaned.features, options.outliers);
+  const clipped = mapSplits(raw, (rows) => applyClipper(clipper, rows));
+  const imputer = fitImputer(clipped.train.rows, cleaned.features, options.missing);
+  const filled = mapSplits(clipped, (part) => applyImputer(imputer, part.rows));
+  return { raw, clipper, clipped, imputer, filled };
+}
+
+/** The columns to train on (the base's features, when there is a base) and their rows-only cleaning. */
+function selectAndClean(table: RawTable, options: TrainOptions, task: Task, manifest: Manifest | undefined): { selection: ColumnSelection; cleaned: CleanResult } {
+  const { target } = options;
   const selection = selectColumns(
     table,
     manifest
@@ -119,39 +177,35 @@ export async function prepareData(options: TrainOptions, base: BaseModel | undef
     ...(options.missing ? { missing: options.missing } : {}),
     ...(options.outliers ? { outliers: options.outliers } : {}),
   });
-  const fingerprint = dataFingerprint(cleaned.rows, selection.columns);
+  return { selection, cleaned };
+}
 
-  stage('split');
-  const raw = splitRows(cleaned.rows, options.split ?? DEFAULT_SPLIT, {
-    seed: deriveSeed(seed, SEED_SPLIT),
-    ...(task === 'classification' ? { stratifyBy: target } : {}),
-  });
-  for (const part of ['validation', 'test'] as const) {
-    if (raw[part].length === 0) {
-      throw new DataError(`the ${part} split is empty (${cleaned.rows.length} rows after cleaning); use more data or a larger ${part} fraction`);
-    }
-  }
-  const clipper = fitClipper(raw.train, cleaned.features, options.outliers);
-  const clipped = mapSplits(raw, (rows) => applyClipper(clipper, rows));
-  const imputer = fitImputer(clipped.train.rows, cleaned.features, options.missing);
-  const filled = mapSplits(clipped, (part) => applyImputer(imputer, part.rows));
-
-  stage('preprocess');
+/**
+ * Features and preprocessing (the base's, or fitted on the training split), the labels, and every
+ * split encoded for the network.
+ */
+function encodeSplits(
+  rows: Parts<CleanRow[]>,
+  columns: readonly TypedColumn[],
+  options: TrainOptions,
+  task: Task,
+  manifest: Manifest | undefined,
+): Pick<PreparedData, 'features' | 'preprocessing' | 'width' | 'labels' | 'x' | 'y'> {
+  const { target } = options;
   let features: Feature[];
   let preprocessing: Preprocessing;
   if (manifest) {
     features = manifest.features;
     preprocessing = manifest.preprocessing;
   } else {
-    const fitted = fitPreprocessing(filled.train.rows, cleaned.features, options.scaling === undefined ? {} : { scaling: options.scaling });
+    const fitted = fitPreprocessing(rows.train, columns, options.scaling === undefined ? {} : { scaling: options.scaling });
     features = fitted.features;
     preprocessing = fitted.preprocessing;
   }
-  const width = inputWidth(features);
-  const labels = task === 'classification' ? chooseLabels(filled.train.rows, target, options.base, manifest?.labels) : undefined;
-  const encodeY = (rows: readonly Record<string, unknown>[]): Int32Array | Float32Array => {
+  const labels = task === 'classification' ? chooseLabels(rows.train, target, options.base, manifest?.labels) : undefined;
+  const encodeY = (part: readonly Record<string, unknown>[]): Int32Array | Float32Array => {
     try {
-      return encodeTarget(rows, target, task, labels).y;
+      return encodeTarget(part, target, task, labels).y;
     } catch (err) {
       if (err instanceof DataError && manifest && labels) {
         throw new DataError(`${err.message} (the base model's classes; fine-tune with strategy "replace-output" to change them)`, {}, { cause: err });
@@ -159,32 +213,9 @@ export async function prepareData(options: TrainOptions, base: BaseModel | undef
       throw err;
     }
   };
-  const y = { train: encodeY(filled.train.rows), validation: encodeY(filled.validation.rows), test: encodeY(filled.test.rows) };
-  const x = mapSplits(filled, (part) => encode(part.rows, features, preprocessing));
-
-  const outputs = labels?.length ?? 1;
-  let augmented: PreparedData['augmented'] = { rows: y.train.length, x: x.train, y: targetMatrix(y.train, task, outputs) };
-  const wanted = options.augment;
-  if (wanted && (wanted.noise || wanted.mixup || wanted.oversample)) {
-    stage('augment');
-    const out = augment({ x: x.train, y: y.train, width, task, classes: outputs, features }, wanted, deriveSeed(seed, SEED_AUGMENT));
-    augmented = { rows: out.rows, x: out.x, y: out.task === 'classification' ? out.yOneHot : out.yValues };
-  }
-
-  return {
-    task,
-    labels,
-    features,
-    preprocessing,
-    width,
-    cleaning: completeCleaningReport(cleaned.report, clipper, imputer, [clipped.train, clipped.validation, clipped.test], [filled.train, filled.validation, filled.test]),
-    fingerprint,
-    raw,
-    x,
-    y,
-    augmented,
-    targetMean: task === 'regression' ? meanOf(y.train) : undefined,
-  };
+  const y = { train: encodeY(rows.train), validation: encodeY(rows.validation), test: encodeY(rows.test) };
+  const x = mapSplits(rows, (part) => encode(part, features, preprocessing));
+  return { features, preprocessing, width: inputWidth(features), labels, x, y };
 }
 
 function mapSplits<A, B>(parts: Parts<A>, f: (part: A) => B): Parts<B> {
