@@ -74,14 +74,14 @@ export const errorCatalogue = {
     status: 404,
     retriable: false,
     grpc: 'NOT_FOUND',
-    meaning: 'No endpoint at this path, or (monitor and retrainer) nothing known under the name in the path.',
+    meaning: 'No endpoint at this path.',
     example: 'no endpoint GET /v2/modles',
   },
   MODEL_NOT_FOUND: {
     status: 404,
     retriable: false,
     grpc: 'NOT_FOUND',
-    meaning: 'The gateway serves no model of this name.',
+    meaning: 'No model of this name here: the gateway does not serve it, or the monitor has seen no events of it.',
     example: 'model "irs" is not served here',
   },
   VERSION_NOT_FOUND: {

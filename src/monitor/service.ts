@@ -105,7 +105,7 @@ export function monitorApp(monitor: Pick<DriftMonitor, 'summaries' | 'timeline' 
       // What the status page draws: performance verdicts and drift windows over time, all versions.
       app.get('/monitor/models/:model/timeline', (req, res) => {
         const timeline = monitor.timeline(req.params.model);
-        if (!timeline) throw new DriftgateError('NOT_FOUND', `the monitor knows no version of model ${JSON.stringify(req.params.model)}`);
+        if (!timeline) throw new DriftgateError('MODEL_NOT_FOUND', `the monitor knows no version of model ${JSON.stringify(req.params.model)}`);
         res.json(timeline);
       });
       app.get('/monitor/models/:model/decisions', (req, res) => {

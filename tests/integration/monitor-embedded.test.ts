@@ -102,7 +102,7 @@ describe('gateway with the embedded monitor', () => {
     assert.equal(bad.body.code, 'INVALID_INPUT');
     const unknown = await get(`${monitorUrl}/monitor/models/no-such-model/timeline`);
     assert.equal(unknown.status, 404);
-    assert.deepEqual(unknown.body, { error: 'the monitor knows no version of model "no-such-model"', code: 'NOT_FOUND' });
+    assert.deepEqual(unknown.body, { error: 'the monitor knows no version of model "no-such-model"', code: 'MODEL_NOT_FOUND' });
   });
 });
 

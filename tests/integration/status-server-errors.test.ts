@@ -41,10 +41,10 @@ describe('status server errors', () => {
     for (const server of servers) await server.close();
   });
 
-  it('monitor: an unknown model → 404 NOT_FOUND, a bad limit → 400 INVALID_INPUT', async () => {
+  it('monitor: an unknown model → 404 MODEL_NOT_FOUND, a bad limit → 400 INVALID_INPUT', async () => {
     const missing = await get(`${monitorUrl}/monitor/models/nope/timeline`);
     assert.equal(missing.status, 404);
-    assert.deepEqual(missing.body, { error: 'the monitor knows no version of model "nope"', code: 'NOT_FOUND' });
+    assert.deepEqual(missing.body, { error: 'the monitor knows no version of model "nope"', code: 'MODEL_NOT_FOUND' });
     assert.equal((await get(`${monitorUrl}/monitor/models/known/timeline`)).status, 200);
     const bad = await get(`${monitorUrl}/monitor/models/known/decisions?limit=5000`);
     assert.equal(bad.status, 400);
