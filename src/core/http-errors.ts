@@ -27,6 +27,9 @@ export function jsonErrorHandler(logger: Logger | undefined, recognise: (err: un
     const error = known ?? asDriftgateError(err);
     if (res.headersSent) return;
     if (error.retriable && error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    res.status(error.status).json(errorBody(error));
+    // Exactly `application/json`, without the `; charset=utf-8` that res.json and res.type add: KServe's
+    // REST client reads the message out of an error body only under that exact type (JSON is UTF-8 anyway).
+    res.setHeader('Content-Type', 'application/json');
+    res.status(error.status).send(Buffer.from(JSON.stringify(errorBody(error))));
   };
 }
