@@ -29,6 +29,7 @@ export const inferInputTensor = z
 export const inferRequest = z
   .object({
     id: z.string().max(256).optional().describe('Request id, echoed in the response; prediction ids derive from it.'),
+    model_name: z.string().optional().describe("Ignored: the path names the model. KServe's Python client sends it."),
     parameters: parameters
       .and(z.object({ prediction_ids: z.array(z.string().min(1).max(256)).optional() }))
       .optional()
