@@ -32,7 +32,7 @@ export const REPORT_FILE = 'report.html';
 
 /** A temporary directory older than this belongs to a writer that died; the next writer removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
-/** Stream of the run seed the training sample is drawn from (trainer.ts and prepare.ts use 1 to 6). */
+/** Stream of the run seed the training sample is drawn from (train-run.ts and prepare.ts use 1 to 6 and 100 up). */
 const SEED_SAMPLE = 7;
 
 export interface WriteVersionOptions {
@@ -116,30 +116,8 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
     await chmod(temp, 0o755);
     await saveLayersModelToDir(result.model, temp);
     const artifacts: VersionArtifacts = {};
-    let onnxError: string | undefined;
-    if (opts.onnx || format === 'onnx') {
-      const onnx = await exportCheckedOnnx(result.model, { inputName: result.inputName, outputName: result.outputName });
-      if (onnx.ok) {
-        await writeFile(join(temp, ONNX_MODEL_FILE), onnx.bytes);
-        artifacts.onnx = ONNX_MODEL_FILE;
-        if (format === 'onnx') artifacts.tfjs = TFJS_MODEL_FILE;
-      } else if (format === 'onnx') {
-        throw new Error(`cannot write ${model} as an ONNX version: ${onnx.reason}`);
-      } else {
-        onnxError = onnx.reason;
-        artifacts.onnxError = onnx.reason;
-      }
-    }
-    if (opts.trainingSample !== false && result.splitRows) {
-      const sample = drawTrainingSample(
-        result.splitRows,
-        { features: result.features.map((f) => f.name), target: result.cleaning.target.name },
-        { ...opts.trainingSample, seed: deriveSeed(result.seed, SEED_SAMPLE) },
-      );
-      await writeFile(join(temp, TRAINING_SAMPLE_FILE), sample.text);
-      artifacts.trainingSample = TRAINING_SAMPLE_FILE;
-      artifacts.trainingSampleRows = { train: sample.train, holdout: sample.holdout };
-    }
+    const onnxError = opts.onnx || format === 'onnx' ? await writeOnnx(temp, result, model, format, artifacts) : undefined;
+    if (opts.trainingSample !== false && result.splitRows) await writeTrainingSample(temp, result, result.splitRows, opts.trainingSample, artifacts);
     const writeReport = opts.report ?? true;
     if (writeReport) artifacts.report = REPORT_FILE;
     const chain = writeReport ? await parentChain(root, result) : [];
@@ -166,6 +144,46 @@ export async function writeVersion(repoDir: string, result: TrainResult, opts: W
     await rm(temp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Writes `model.onnx` into `temp` and records it in `artifacts`. An export that fails or misses parity
+ * is an error for an `onnx` version; for a tfjs one it is recorded and returned as the reason.
+ */
+async function writeOnnx(
+  temp: string,
+  result: TrainResult,
+  model: string,
+  format: 'tfjs-layers' | 'onnx',
+  artifacts: VersionArtifacts,
+): Promise<string | undefined> {
+  const onnx = await exportCheckedOnnx(result.model, { inputName: result.inputName, outputName: result.outputName });
+  if (onnx.ok) {
+    await writeFile(join(temp, ONNX_MODEL_FILE), onnx.bytes);
+    artifacts.onnx = ONNX_MODEL_FILE;
+    if (format === 'onnx') artifacts.tfjs = TFJS_MODEL_FILE;
+    return undefined;
+  }
+  if (format === 'onnx') throw new Error(`cannot write ${model} as an ONNX version: ${onnx.reason}`);
+  artifacts.onnxError = onnx.reason;
+  return onnx.reason;
+}
+
+async function writeTrainingSample(
+  temp: string,
+  result: TrainResult,
+  splitRows: NonNullable<TrainResult['splitRows']>,
+  options: Omit<TrainingSampleOptions, 'seed'> | undefined,
+  artifacts: VersionArtifacts,
+): Promise<void> {
+  const sample = drawTrainingSample(
+    splitRows,
+    { features: result.features.map((f) => f.name), target: result.cleaning.target.name },
+    { ...options, seed: deriveSeed(result.seed, SEED_SAMPLE) },
+  );
+  await writeFile(join(temp, TRAINING_SAMPLE_FILE), sample.text);
+  artifacts.trainingSample = TRAINING_SAMPLE_FILE;
+  artifacts.trainingSampleRows = { train: sample.train, holdout: sample.holdout };
 }
 
 /** The parent's ancestry, read from the repository the parent lives in. */
