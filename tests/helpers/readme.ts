@@ -62,6 +62,21 @@ export function commandsOutsideShellBlocks(markdown: string): { line: number; te
   return found;
 }
 
+/** The code of every fenced block in one language (```python, say), with the README line its code starts on. */
+export function codeBlocks(markdown: string, language: string): { line: number; code: string }[] {
+  const lines = markdown.split('\n');
+  const blocks: { line: number; code: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const fence = /^\s*```\s*([\w-]*)\s*$/.exec(lines[i]!);
+    if (!fence) continue;
+    let end = i + 1;
+    while (end < lines.length && !/^\s*```\s*$/.test(lines[end]!)) end++;
+    if (fence[1]!.toLowerCase() === language) blocks.push({ line: i + 2, code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return blocks;
+}
+
 function shellBlock(body: string[], firstLine: number): ReadmeCommand[] {
   const out: ReadmeCommand[] = [];
   let pending = '';

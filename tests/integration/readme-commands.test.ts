@@ -23,7 +23,8 @@ import { retrainerApp } from '../../src/lifecycle/index.js';
 import { FINAL_STATES } from '../../src/lifecycle/store.js';
 import { EXAMPLES, metricValue } from '../helpers/gateway.js';
 import { LabelingClient, irisTraffic } from '../helpers/loop-traffic.js';
-import { answerJson, commandsOutsideShellBlocks, readmeCommands, shapeMismatches } from '../helpers/readme.js';
+import { answerJson, codeBlocks, commandsOutsideShellBlocks, readmeCommands, shapeMismatches } from '../helpers/readme.js';
+import { requirePythonEnv, runPython } from '../helpers/python-env.js';
 import type { ReadmeCommand } from '../helpers/readme.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -92,6 +93,22 @@ const ELSEWHERE: { match: RegExp; where: Where[]; note?: string }[] = [
   },
   { match: /^(?:npm run demo|(?:npx\s+)?driftgate demo)(?:\s|$)/, where: [{ file: 'tests/integration/demo.test.ts', shows: /demo/ }] },
   { match: /^npm run docs$/, where: [{ file: 'tests/unit/docs.test.ts', shows: /gen-docs/ }] },
+  {
+    match: /^npm test -- oip-clients$/,
+    where: [
+      { file: 'tests/integration/oip-clients.test.ts', shows: /'-m', 'pytest'/ },
+      { file: 'scripts/run-tests.mjs', shows: /f\.includes\(p\)/ },
+    ],
+    note: 'the reference-client suite, part of npm test',
+  },
+  {
+    match: /^npm test -- openapi-fuzz$/,
+    where: [
+      { file: 'tests/integration/openapi-fuzz.test.ts', shows: /'schemathesis\.cli'/ },
+      { file: 'scripts/run-tests.mjs', shows: /f\.includes\(p\)/ },
+    ],
+    note: 'the schemathesis run, part of npm test',
+  },
   { match: /^npm run examples$/, where: [{ file: 'tests/integration/gateway-api.test.ts', shows: /build-examples/ }], note: 'the test checks the models it builds are present' },
   {
     match: /^npm run bench:[\w-]+$/,
@@ -381,6 +398,23 @@ describe('the commands in README.md', { timeout: 120_000 }, () => {
       if (/^driftgate openapi\b/.test(command)) JSON.parse(run.stdout);
       checkAnswer(c, run.stdout);
     }
+
+    // Before the commands, which promote and retrain: the snippets see the example models as shipped.
+    it('python snippets run as printed, with the clients scripts/python-env.sh installs', async (t) => {
+      const snippets = codeBlocks(README, 'python');
+      assert.ok(snippets.length > 0, 'README.md shows no python snippet');
+      const python = requirePythonEnv(t);
+      if (!python) return;
+      for (const snippet of snippets) {
+        const code = snippet.code.replace(/\blocalhost:8080\b/g, `127.0.0.1:${ports['8080']}`);
+        const run = await runPython(python, ['-c', code], {}, 60_000, work);
+        assert.equal(run.code, 0, `README.md:${snippet.line}: the python snippet exited ${run.code}:\n${run.output}`);
+        // `print(...)  # shown` shows what the line prints.
+        for (const [, shown] of snippet.code.matchAll(/^print\(.*\)\s+#\s*(.+)$/gm)) {
+          assert.ok(run.output.includes(shown!.trim()), `README.md:${snippet.line}: the snippet should print ${shown}, it printed:\n${run.output}`);
+        }
+      }
+    });
 
     it('each command', async (t) => {
       for (const c of COMMANDS) {
