@@ -54,8 +54,8 @@ function sampleRows(features: FeatureInfo[]): Row[] {
   );
 }
 
-const perFeature = (features: FeatureInfo[], rows: Row[]): Tensor[] =>
-  features.map((f) => ({ name: f.name, datatype: f.type === 'categorical' ? 'BYTES' : 'FP32', shape: [rows.length], data: rows.map((r) => r[f.name]!) }));
+const perFeature = (features: FeatureInfo[], rows: Row[], numeric = 'FP32'): Tensor[] =>
+  features.map((f) => ({ name: f.name, datatype: f.type === 'categorical' ? 'BYTES' : numeric, shape: [rows.length], data: rows.map((r) => r[f.name]!) }));
 
 const oneTensor = (name: string, features: FeatureInfo[], rows: Row[]): Tensor => ({
   name,
@@ -84,6 +84,8 @@ describe('reference Open Inference Protocol clients (tritonclient, KServe)', { t
       const rows = sampleRows(features);
       const inputSets: [string, Tensor[]][] = [[`${model}/per-feature`, perFeature(features, rows)]];
       if (features.every((f) => f.type === 'numeric')) inputSets.unshift([`${model}/one-tensor`, [oneTensor(meta.inputs[0]!.name, features, rows)]]);
+      // Numeric features may come in any numeric datatype; FP64 takes another decoding path over binary and gRPC.
+      else inputSets.push([`${model}/per-feature-fp64`, perFeature(features, rows, 'FP64')]);
       for (const [id, inputs] of inputSets) {
         const answer = await post(`${url}/v2/models/${model}/infer`, { inputs });
         assert.equal(answer.status, 200, `JSON infer of ${id}: ${JSON.stringify(answer.body)}`);
