@@ -42,17 +42,32 @@ function repoWithTwoVersions(): { repo: string; models: string[] } {
   return { repo, models };
 }
 
-/** schemathesis.toml for the run: where path parameters come from, and what each check accepts. */
-function schemathesisConfig(models: string[]): string {
+/** The tensor names the models take: each one's whole input and its features. */
+function tensorNames(repo: string, models: string[]): string[] {
+  const names = models.flatMap((model) => {
+    const manifest = JSON.parse(readFileSync(join(repo, model, '1', 'driftgate.json'), 'utf8')) as { input: string; features: { name: string }[] };
+    return [manifest.input, ...manifest.features.map((f) => f.name)];
+  });
+  return [...new Set(names)].sort();
+}
+
+/**
+ * schemathesis.toml for the run: where path parameters and tensor names come from (real ones most of
+ * the time, so requests get past the name checks to the shape, datatype and size checks behind them),
+ * and what each check accepts.
+ */
+function schemathesisConfig(models: string[], tensors: string[]): string {
   const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
   return `
 [dictionaries]
 models = { values = ${list(models)} }
 versions = { values = ["1", "2", "3"] }
+tensors = { values = ${list(tensors)} }
 
 [parameters]
 "path.model" = { dictionary = "models", probability = 0.8 }
 "path.version" = { dictionary = "versions", probability = 0.8 }
+"body.inputs[*].name" = { dictionary = "tensors", probability = 0.8 }
 
 # Refusing a request the document calls invalid: 413 is the gateway's answer to a declared size past
 # its row limit, which it checks before anything else.
@@ -109,7 +124,7 @@ describe('the OpenAPI document, fuzzed with schemathesis', { timeout: 900_000 },
     );
     dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
     const configFile = join(work, 'schemathesis.toml');
-    writeFileSync(configFile, schemathesisConfig(models));
+    writeFileSync(configFile, schemathesisConfig(models, tensorNames(repo, models)));
 
     const run = await runPython(
       python,
