@@ -4,7 +4,7 @@ import express from 'express';
 import type { Express } from 'express';
 import { DriftgateError, ModelRepository, createLogger } from '../core/index.js';
 import type { Config, Logger } from '../core/index.js';
-import { errorHandler, jsonBody, requestMetrics } from './http.js';
+import { errorHandler, jsonBody, only, requestMetrics } from './http.js';
 import { createServeMetrics } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
@@ -110,11 +110,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.use(adminRoutes(context));
   app.use(statusRoutes(context));
   const openapi = buildOpenApi();
-  app.get('/openapi.json', (_req, res) => {
+  app.all('/openapi.json', only('GET'), (_req, res) => {
     res.locals.endpoint = '/openapi.json';
     res.json(openapi);
   });
-  app.get('/metrics', async (_req, res) => {
+  app.all('/metrics', only('GET'), async (_req, res) => {
     res.locals.endpoint = '/metrics';
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());

@@ -3,7 +3,7 @@
 // status and `{"error": "...", "code": "..."}`.
 import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { DriftgateError, describeValue, describeValues, httpClientError, jsonErrorHandler } from '../core/index.js';
 import type { Logger } from '../core/index.js';
@@ -45,19 +45,78 @@ export function requestMetrics(metrics: ServeMetrics): RequestHandler {
   };
 }
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** Whether a request declares no Content-Type at all (what tritonclient sends); its body is read as JSON. */
+function untyped(req: Request): boolean {
+  return !req.headers['content-type']?.trim();
+}
+
+function declaredJson(req: Request): boolean {
+  return Boolean(req.is(JSON_TYPES));
+}
+
+/** Whether a POST or PUT carries a body (a length, or a chunked one). */
+function hasBody(req: Request): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * JSON body parsing with the size limit. A body without a Content-Type is read as JSON, as Triton,
+ * KServe and MLServer do; one declared as anything else is refused (415). A body another parser read
+ * first (the binary tensor extension's) is left alone.
+ */
 export function jsonBody(limitBytes: number): RequestHandler[] {
-  const parse = express.json({ limit: limitBytes, strict: false, type: ['application/json', 'application/*+json'] });
+  // body-parser hands the type check the Express request it was given. An empty body without a type
+  // stays unread (undefined), so it is answered as a missing body rather than as `{}`.
+  const parse = express.json({ limit: limitBytes, strict: false, type: (req) => declaredJson(req as Request) || (untyped(req as Request) && hasBody(req as Request)) });
   const requireJson: RequestHandler = (req, _res, next) => {
-    if (req.method !== 'POST' && req.method !== 'PUT') return next();
-    const length = Number(req.headers['content-length'] ?? 0);
-    const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-      const given = req.headers['content-type'];
-      return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${given === undefined ? 'none' : describeValue(given).slice(1, -1)}`));
+    if ((req.method !== 'POST' && req.method !== 'PUT') || Buffer.isBuffer(req.body)) return next();
+    if (hasBody(req) && !untyped(req) && !declaredJson(req)) {
+      const given = req.headers['content-type'] ?? '';
+      return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${describeValue(given).slice(1, -1)}`));
     }
     next();
   };
   return [requireJson, parse];
+}
+
+/** The header of the binary tensor extension, as Node spells request headers. */
+const INFERENCE_HEADER = 'inference-header-content-length';
+const BINARY_TYPES = ['application/octet-stream', ...JSON_TYPES];
+
+/**
+ * Body parsing of the infer endpoints: JSON, or with an Inference-Header-Content-Length header the
+ * binary tensor extension's body, read whole as bytes (with the same size limit and Content-Encoding
+ * handling) for the route to split. Such a body may be declared application/octet-stream, JSON, or
+ * nothing.
+ */
+export function inferBody(limitBytes: number): RequestHandler[] {
+  const raw = express.raw({ limit: limitBytes, type: () => true });
+  const binary: RequestHandler = (req, res, next) => {
+    if (req.headers[INFERENCE_HEADER] === undefined || req.method !== 'POST') return next();
+    if (req.headers['content-type']?.trim() && !req.is(BINARY_TYPES)) {
+      const given = describeValue(req.headers['content-type']).slice(1, -1);
+      return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `a body with an Inference-Header-Content-Length header must be application/octet-stream (or absent), got ${given}`));
+    }
+    raw(req, res, next);
+  };
+  return [binary, ...jsonBody(limitBytes)];
+}
+
+/**
+ * Lets only the given methods through and answers the others with 405 and an `Allow` header. Mount
+ * it with `router.all(path, ...)` in front of the path's handlers. GET implies HEAD (Express answers
+ * HEAD from the GET handler).
+ */
+export function only(...methods: ('GET' | 'POST')[]): RequestHandler {
+  const allowed = new Set<string>(methods.includes('GET') ? [...methods, 'HEAD'] : methods);
+  const allow = [...allowed].join(', ');
+  return (req, res, next) => {
+    if (allowed.has(req.method)) return next();
+    res.setHeader('Allow', allow);
+    next(new DriftgateError('METHOD_NOT_ALLOWED', `method ${describeValue(req.method, 20).slice(1, -1)} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allow}`));
+  };
 }
 
 /** One step of an issue path: `[3]`, `.name`, or a long or odd key (the client's) shown cut short. */

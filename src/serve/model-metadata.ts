@@ -5,7 +5,8 @@ import { tensorsOf } from './infer.js';
 import type { TensorList } from './infer.js';
 import type { GatewayContext } from './routes/context.js';
 
-const PLATFORM: Record<Manifest['format'], string> = {
+/** The platform names Triton uses (and driftgate's own for the tfjs formats). */
+export const PLATFORM: Record<Manifest['format'], string> = {
   onnx: 'onnxruntime_onnx',
   'tfjs-layers': 'tensorflowjs_layers',
   'tfjs-graph': 'tensorflowjs_graph',

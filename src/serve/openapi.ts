@@ -14,11 +14,31 @@ type Op = {
   notReady?: z.ZodType;
   admin?: boolean;
   labelToken?: boolean;
+  /** Infer: also takes and answers the binary tensor data extension's application/octet-stream bodies. */
+  binary?: boolean;
 };
 
 // The manifest's model-name rule; its "no '..'" refinement has no JSON Schema form of its own, so `not`.
 const modelParam = { name: 'model', in: 'path', required: true, schema: { ...schemaOf(modelNameSchema), not: { pattern: '\\.\\.' } } };
 const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
+
+// The binary tensor data extension (docs/protocol.md): a JSON header of this many bytes, then raw tensor data.
+const inferenceHeaderLength = {
+  description: 'Length in bytes of the JSON part of a binary body; the raw tensor data follows it.',
+  schema: { type: 'integer', minimum: 0 },
+};
+const binaryBody = (json: string, rest: string) => ({
+  schema: {
+    type: 'string',
+    contentMediaType: 'application/octet-stream',
+    description: `${json} (Inference-Header-Content-Length bytes), then ${rest}, little-endian; a BYTES element is a 4-byte length and its bytes.`,
+  },
+});
+const binaryRequest = binaryBody(
+  'An InferRequestHeader as JSON',
+  'the raw data of every input whose parameters.binary_data_size is set, in input order. Also read this way when the Content-Type is absent or JSON but the header is set',
+);
+const binaryResponse = binaryBody('An InferResponse as JSON whose binary outputs carry parameters.binary_data_size instead of data', 'their raw data in output order');
 
 function operation(op: Op, path: string) {
   const params = [path.includes('{model}') ? modelParam : null, path.includes('{version}') ? versionParam : null].filter(Boolean);
@@ -27,7 +47,11 @@ function operation(op: Op, path: string) {
     [op.status ?? 200]:
       op.ok === 'text' || op.ok === 'html'
         ? { description: 'OK', content: { [op.ok === 'text' ? 'text/plain' : 'text/html']: { schema: { type: 'string' } } } }
-        : { description: 'OK', content: { 'application/json': { schema: schemaOf(op.ok) } } },
+        : {
+            description: op.binary ? 'OK: JSON, or application/octet-stream when outputs are asked for as binary data' : 'OK',
+            ...(op.binary ? { headers: { 'Inference-Header-Content-Length': { ...inferenceHeaderLength, description: 'Sent with application/octet-stream answers only.' } } } : {}),
+            content: { 'application/json': { schema: schemaOf(op.ok) }, ...(op.binary ? { 'application/octet-stream': binaryResponse } : {}) },
+          },
   };
   // A model name or version in the path that breaks its pattern is refused with 400 everywhere.
   const errors = new Set([...(params.length ? [400] : []), ...(op.errors ?? [])]);
@@ -36,8 +60,16 @@ function operation(op: Op, path: string) {
   return {
     summary: op.summary,
     tags: [op.tag],
-    ...(params.length ? { parameters: params } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.body) } } } } : {}),
+    ...(params.length || op.binary ? { parameters: [...params, ...(op.binary ? [{ name: 'Inference-Header-Content-Length', in: 'header', required: false, ...inferenceHeaderLength }] : [])] } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: true,
+            description: 'JSON; a body without a Content-Type is read as JSON too.',
+            content: { 'application/json': { schema: schemaOf(op.body) }, ...(op.binary ? { 'application/octet-stream': binaryRequest } : {}) },
+          },
+        }
+      : {}),
     ...(op.admin ? { security: [{ bearer: [] }] } : {}),
     // the label token is optional: without DRIFTGATE_LABEL_TOKEN the endpoint is open ({})
     ...(op.labelToken ? { security: [{ labelBearer: [] }, {}] } : {}),
@@ -52,7 +84,7 @@ const errorText: Record<number, string> = {
   404: 'Unknown model or version',
   409: 'Conflicting state (e.g. unloading the serving version)',
   413: 'Body larger than DRIFTGATE_MAX_BODY_BYTES (once inflated), or more rows than DRIFTGATE_MAX_REQUEST_ROWS or the queue holds',
-  415: 'Content-Type is not application/json, or a Content-Encoding other than gzip, deflate or br',
+  415: 'A Content-Type other than application/json (an absent one is read as JSON; application/octet-stream only with Inference-Header-Content-Length), or a Content-Encoding other than gzip, deflate or br',
   422: 'The model version failed to load',
   503: 'Not ready, overloaded (Retry-After) or circuit open',
   504: 'Inference timed out',
@@ -104,8 +136,13 @@ export function buildOpenApi(): Record<string, unknown> {
     '/v2/models/{model}/versions/{version}': { get: { summary: 'Model metadata of one version', tag: 'inference', ok: s.modelMetadataResponse, errors: [400, 404] } },
     '/v2/models/{model}/ready': { get: { summary: 'Model readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404], notReady: s.readyResponse } },
     '/v2/models/{model}/versions/{version}/ready': { get: { summary: 'Version readiness', tag: 'health', ok: s.readyResponse, errors: [400, 404], notReady: s.readyResponse } },
-    '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
-    '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors } },
+    '/v2/models/{model}/infer': { post: { summary: 'Inference on the serving version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors, binary: true } },
+    '/v2/models/{model}/versions/{version}/infer': { post: { summary: 'Inference on one version', tag: 'inference', body: s.inferRequest, ok: s.inferResponse, errors: inferErrors, binary: true } },
+    '/v2/models/{model}/config': { get: { summary: 'Model configuration of the serving version, as Triton\'s model_configuration extension', tag: 'inference', ok: s.modelConfigResponse, errors: [400, 404, 503] } },
+    '/v2/models/{model}/versions/{version}/config': { get: { summary: 'Model configuration of one loaded version', tag: 'inference', ok: s.modelConfigResponse, errors: [400, 404] } },
+    '/v2/models/stats': { get: { summary: 'Statistics of every loaded version of every model, as Triton\'s statistics extension', tag: 'inference', ok: s.modelStatsResponse } },
+    '/v2/models/{model}/stats': { get: { summary: 'Statistics of every loaded version of a model', tag: 'inference', ok: s.modelStatsResponse, errors: [400, 404] } },
+    '/v2/models/{model}/versions/{version}/stats': { get: { summary: 'Statistics of one loaded version', tag: 'inference', ok: s.modelStatsResponse, errors: [400, 404] } },
     '/v2/models/{model}/labels': {
       post: {
         summary: 'Ground-truth labels for earlier predictions (by prediction id)',
@@ -151,11 +188,20 @@ export function buildOpenApi(): Record<string, unknown> {
     info: {
       title: 'driftgate',
       version: '0.1.0',
-      description: 'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics, status page.',
+      description:
+        'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics, status page. ' +
+        'A method a path does not list is answered 405 with an Allow header (components.responses.MethodNotAllowed); GET paths answer HEAD too.',
     },
     paths,
     components: {
       schemas: components(),
+      responses: {
+        MethodNotAllowed: {
+          description: 'The path exists but does not serve this method',
+          headers: { Allow: { description: 'The methods the path serves, e.g. "POST" or "GET, HEAD".', schema: { type: 'string' } } },
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_ADMIN_TOKEN' },
         labelBearer: { type: 'http', scheme: 'bearer', description: 'DRIFTGATE_LABEL_TOKEN (required while it is set)' },

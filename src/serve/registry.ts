@@ -380,6 +380,12 @@ export class ModelRegistry {
     return state.loaded.get(version)?.canServe ?? false;
   }
 
+  /** The loaded versions of a model, oldest first (for the statistics endpoint). */
+  loadedVersions(name: string): ServedVersion[] {
+    const state = this.models.get(name);
+    return state ? [...state.loaded.values()].sort((a, b) => a.version - b.version) : [];
+  }
+
   /** Whether the registry knows this model (it has versions); cheap enough for every request. */
   has(name: string): boolean {
     const s = this.models.get(name);

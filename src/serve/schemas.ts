@@ -44,6 +44,16 @@ export const inferRequest = z
   .meta({ id: 'InferRequest' });
 export type InferRequest = z.infer<typeof inferRequest>;
 
+/**
+ * The JSON part of a binary-extension infer body (header Inference-Header-Content-Length): as an
+ * infer request, but an input whose `parameters.binary_data_size` is set has no `data`; its values
+ * follow the JSON as raw bytes.
+ */
+export const inferRequestHeader = inferRequest
+  .extend({ inputs: z.array(inferInputTensor.partial({ data: true })).min(1, 'inputs must hold at least one tensor') })
+  .meta({ id: 'InferRequestHeader' });
+export type InferRequestHeader = z.infer<typeof inferRequestHeader>;
+
 export const inferOutputTensor = z
   .object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.enum(v2Datatypes), data: z.array(z.union([z.number(), z.string()])) })
   .meta({ id: 'InferOutputTensor' });
@@ -76,6 +86,50 @@ export const modelMetadataResponse = z
       .optional(),
   })
   .meta({ id: 'ModelMetadata' });
+
+const tritonTensor = z.object({
+  name: z.string(),
+  data_type: z.string().describe('TYPE_FP32, TYPE_STRING (BYTES), ...'),
+  dims: z.array(z.number().int()).describe('Without the batch dimension.'),
+  reshape: z.object({ shape: z.array(z.number().int()) }).optional().describe('[] for a tensor that has only the batch dimension.'),
+});
+export const modelConfigResponse = z
+  .object({
+    name: z.string(),
+    platform: z.string(),
+    backend: z.string(),
+    max_batch_size: z.number().int().describe('Most rows in one request (DRIFTGATE_MAX_REQUEST_ROWS).'),
+    input: z.array(tritonTensor),
+    output: z.array(tritonTensor),
+    dynamic_batching: z
+      .object({ max_queue_delay_microseconds: z.number().int(), default_queue_policy: z.object({ max_queue_size: z.number().int().describe('In rows, not requests.') }) })
+      .optional()
+      .describe('Present while dynamic batching is on (DRIFTGATE_BATCHING).'),
+  })
+  .meta({ id: 'ModelConfig' });
+
+const durationStat = z.object({ count: z.number().int(), ns: z.number().int() });
+export const modelStat = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    last_inference: z.number().int().describe('Milliseconds since the epoch; 0 before the first request.'),
+    inference_count: z.number().int().describe('Rows predicted.'),
+    execution_count: z.number().int().describe('Runtime calls (batches).'),
+    inference_stats: z.object({
+      success: durationStat.describe('Requests answered; time from joining the batch queue to the outputs.'),
+      fail: durationStat.describe('Requests the version refused or failed (queue full, breaker open, timeout, runtime error).'),
+      queue: durationStat,
+      compute_input: durationStat.describe('Always zero: part of compute_infer here.'),
+      compute_infer: durationStat,
+      compute_output: durationStat.describe('Always zero: part of compute_infer here.'),
+      cache_hit: durationStat.describe('Always zero: no response cache.'),
+      cache_miss: durationStat.describe('Always zero: no response cache.'),
+    }),
+    batch_stats: z.array(z.object({ batch_size: z.number().int(), compute_input: durationStat, compute_infer: durationStat, compute_output: durationStat })),
+  })
+  .meta({ id: 'ModelStat' });
+export const modelStatsResponse = z.object({ model_stats: z.array(modelStat) }).meta({ id: 'ModelStats' });
 
 export const serverMetadataResponse = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).meta({ id: 'ServerMetadata' });
 export const liveResponse = z.object({ live: z.boolean() }).meta({ id: 'Live' });

@@ -7,6 +7,7 @@ import { DriftgateError, FeatureEncoder, breakerRejection, describeError, inputW
 import type { Manifest } from '../core/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
+import { VersionStats } from './version-stats.js';
 import { RuntimeUnavailableError, SupervisedRuntime, openRuntime } from './runtime/index.js';
 import type { ModelRuntime, RuntimeHealth, RuntimeOptions, SupervisorEvent } from './runtime/index.js';
 
@@ -94,6 +95,8 @@ export class ServedVersion {
   readonly encoder: FeatureEncoder;
   readonly outputWidth: number;
   readonly loadedAt = new Date();
+  /** Totals since the version loaded, for the statistics endpoint (GET /v2/models/{m}/stats). */
+  readonly stats = new VersionStats();
   private inflight = 0;
   private drained: (() => void) | undefined;
   private readonly breaker: CircuitBreaker<[Float32Array, number], Float32Array>;
@@ -121,6 +124,7 @@ export class ServedVersion {
     this.breaker = new CircuitBreaker(
       async (input: Float32Array, rows: number) => {
         const end = inferTimer.startTimer();
+        const started = performance.now();
         try {
           // In a worker thread the event loop stays free and opossum's timer enforces the timeout.
           if (settings.runtime.thread !== 'inline') return await runtime.run(input, rows);
@@ -134,6 +138,7 @@ export class ServedVersion {
           return out;
         } finally {
           end();
+          this.stats.executed(rows, performance.now() - started);
         }
       },
       {
@@ -175,7 +180,14 @@ export class ServedVersion {
         maxQueueRows: settings.maxQueueSize,
         label: `model "${this.name}" version ${this.version}`,
       },
-      { queued: (s) => queueTimer.observe(s), batch: (rows) => batchSize.observe(rows), depth: (rows) => depth.set(rows) },
+      {
+        queued: (s) => {
+          queueTimer.observe(s);
+          this.stats.queued(s * 1000);
+        },
+        batch: (rows) => batchSize.observe(rows),
+        depth: (rows) => depth.set(rows),
+      },
     );
   }
 
@@ -263,7 +275,13 @@ export class ServedVersion {
   /** Predicts an encoded rows x width matrix through the batcher. */
   predict(input: Float32Array, rows: number): Promise<Float32Array> {
     this.metrics.predictions.labels({ model: this.name, version: String(this.version) }).inc(rows);
-    return this.batcher.submit(input, rows);
+    const started = performance.now();
+    const outputs = this.batcher.submit(input, rows);
+    outputs.then(
+      () => this.stats.succeeded(rows, performance.now() - started),
+      () => this.stats.failed(performance.now() - started),
+    );
+    return outputs;
   }
 
   get queuedRows(): number {

@@ -420,7 +420,8 @@ describe('gateway bad input', () => {
         assert.equal(res.body.code, 'NOT_FOUND');
       }
       assert.equal(seen.size, 50);
-      await rejected(get(`${url}/v2/models/iris-onnx/infer`), 404, /no endpoint GET \/v2\/models\/iris-onnx\/infer/);
+      // A path that exists, with a method it does not serve, is a 405 (tests/integration/gateway-binary.test.ts has the rest).
+      await rejected(get(`${url}/v2/models/iris-onnx/infer`), 405, /method GET is not allowed on \/v2\/models\/iris-onnx\/infer; allowed: POST/, 'METHOD_NOT_ALLOWED');
 
       const afterLines = await metricLines('driftgate_requests_total');
       const series = (lines: string[]) => lines.map((l) => l.slice(0, l.lastIndexOf(' ')));

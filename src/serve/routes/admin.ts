@@ -2,13 +2,14 @@
 // refused entirely while no token is configured, since loading models is code execution territory.
 import { Router } from 'express';
 import { DriftgateError } from '../../core/index.js';
-import { adminAuth, endpoint, labelsOf } from '../http.js';
+import { adminAuth, endpoint, labelsOf, only } from '../http.js';
 import { checkModelName, checkVersion } from '../../core/index.js';
 import type { GatewayContext } from './context.js';
 
 export function adminRoutes(ctx: GatewayContext): Router {
   const r = Router();
-  r.use('/admin', adminAuth(ctx.config.adminToken));
+  // The method check comes before the token check: a method no admin path serves is refused (405) as anywhere else.
+  const auth = adminAuth(ctx.config.adminToken);
 
   const model = (raw: unknown, res: Parameters<typeof labelsOf>[0]) => {
     const name = checkModelName(String(raw));
@@ -16,23 +17,23 @@ export function adminRoutes(ctx: GatewayContext): Router {
     return name;
   };
 
-  r.get('/admin/models', endpoint('/admin/models'), (_req, res) => {
+  r.all('/admin/models', endpoint('/admin/models'), only('GET'), auth, (_req, res) => {
     res.json({ models: ctx.registry.status() });
   });
 
-  r.post('/admin/models/:model/versions/:version/load', endpoint('/admin/models/{model}/versions/{version}/load'), async (req, res) => {
+  r.all('/admin/models/:model/versions/:version/load', endpoint('/admin/models/{model}/versions/{version}/load'), only('POST'), auth, async (req, res) => {
     const status = await ctx.registry.load(model(req.params.model, res), checkVersion(String(req.params.version)));
     res.json(status);
   });
 
-  r.post('/admin/models/:model/versions/:version/unload', endpoint('/admin/models/{model}/versions/{version}/unload'), async (req, res) => {
+  r.all('/admin/models/:model/versions/:version/unload', endpoint('/admin/models/{model}/versions/{version}/unload'), only('POST'), auth, async (req, res) => {
     const status = await ctx.registry.unload(model(req.params.model, res), checkVersion(String(req.params.version)));
     res.json(status);
   });
 
   // Promotions and rollbacks by hand are announced like the loop's: other gateways follow at once,
   // and the retrain loop watches a promoted version's live accuracy.
-  r.post('/admin/models/:model/promote/:version', endpoint('/admin/models/{model}/promote/{version}'), async (req, res) => {
+  r.all('/admin/models/:model/promote/:version', endpoint('/admin/models/{model}/promote/{version}'), only('POST'), auth, async (req, res) => {
     const name = model(req.params.model, res);
     const from = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
     const status = await ctx.registry.promote(name, checkVersion(String(req.params.version)));
@@ -43,7 +44,7 @@ export function adminRoutes(ctx: GatewayContext): Router {
     res.json(status);
   });
 
-  r.post('/admin/models/:model/rollback', endpoint('/admin/models/{model}/rollback'), async (req, res) => {
+  r.all('/admin/models/:model/rollback', endpoint('/admin/models/{model}/rollback'), only('POST'), auth, async (req, res) => {
     const name = model(req.params.model, res);
     const from = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
     const status = await ctx.registry.rollback(name);
@@ -54,7 +55,7 @@ export function adminRoutes(ctx: GatewayContext): Router {
     res.json(status);
   });
 
-  r.post('/admin/models/:model/retrain', endpoint('/admin/models/{model}/retrain'), (req, res) => {
+  r.all('/admin/models/:model/retrain', endpoint('/admin/models/{model}/retrain'), only('POST'), auth, (req, res) => {
     const name = model(req.params.model, res);
     const version = ctx.registry.status().find((m) => m.name === name)?.servingVersion ?? null;
     if (!ctx.registry.has(name)) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
@@ -68,10 +69,12 @@ export function adminRoutes(ctx: GatewayContext): Router {
     });
   });
 
-  r.get('/admin/models/:model/retrains', endpoint('/admin/models/{model}/retrains'), (req, res) => {
+  r.all('/admin/models/:model/retrains', endpoint('/admin/models/{model}/retrains'), only('GET'), auth, (req, res) => {
     const name = model(req.params.model, res);
     if (!ctx.registry.has(name)) throw new DriftgateError('MODEL_NOT_FOUND', `model "${name}" is not served here`);
     res.json({ model: name, jobs: ctx.follower?.jobs(name) ?? [] });
   });
+  // Other paths under /admin need the token too before they are found missing.
+  r.use('/admin', auth);
   return r;
 }

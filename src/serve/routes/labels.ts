@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import { describeValue, DriftgateError, invalidInput } from '../../core/index.js';
 import type { LabelRecordLike, Manifest } from '../../core/index.js';
-import { endpoint, labelsOf, parseBody } from '../http.js';
+import { endpoint, labelsOf, only, parseBody } from '../http.js';
 import { checkModelName } from '../../core/index.js';
 import { labelsRequest } from '../schemas.js';
 import type { GatewayContext } from './context.js';
@@ -47,7 +47,7 @@ export function labelRoutes(ctx: GatewayContext): Router {
   if (ctx.config.labelToken === undefined) {
     ctx.logger.warn('labels are accepted without a token: set DRIFTGATE_LABEL_TOKEN in production, since labels judge models and become training data');
   }
-  r.post('/v2/models/:model/labels', endpoint('/v2/models/{model}/labels'), labelAuth(ctx.config.labelToken), ...ctx.body, (req, res) => {
+  r.all('/v2/models/:model/labels', endpoint('/v2/models/{model}/labels'), only('POST'), labelAuth(ctx.config.labelToken), ...ctx.body, (req, res) => {
     const model = checkModelName(String(req.params.model));
     const body = parseBody(labelsRequest, req.body);
     const manifest = ctx.registry.manifest(model);

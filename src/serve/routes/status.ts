@@ -4,7 +4,7 @@
 import { Router } from 'express';
 import type { Response } from 'express';
 import { DriftgateError, checkModelName, checkVersion } from '../../core/index.js';
-import { endpoint, labelsOf } from '../http.js';
+import { endpoint, labelsOf, only } from '../http.js';
 import { statusModels, statusTimeline } from '../status/model-status.js';
 import type { StatusSources } from '../status/model-status.js';
 import { APP_JS } from '../status/ui/app-script.js';
@@ -29,13 +29,13 @@ export function statusRoutes(ctx: GatewayContext): Router {
   const sources = (): StatusSources => ({ registry: ctx.registry, versions, follower: ctx.follower, monitor: ctx.monitorView });
 
   const page = (_req: unknown, res: Response) => sendAsset(res, 'text/html; charset=utf-8', INDEX_HTML, PAGE_CSP);
-  r.get('/', endpoint('/'), page);
-  r.get('/ui', endpoint('/ui'), page);
-  r.get('/ui/app.js', endpoint('/ui/app.js'), (_req, res) => sendAsset(res, 'text/javascript; charset=utf-8', APP_JS));
-  r.get('/ui/app.css', endpoint('/ui/app.css'), (_req, res) => sendAsset(res, 'text/css; charset=utf-8', APP_CSS));
-  r.get('/ui/favicon.svg', endpoint('/ui/favicon.svg'), (_req, res) => sendAsset(res, 'image/svg+xml', FAVICON_SVG));
+  r.all('/', endpoint('/'), only('GET'), page);
+  r.all('/ui', endpoint('/ui'), only('GET'), page);
+  r.all('/ui/app.js', endpoint('/ui/app.js'), only('GET'), (_req, res) => sendAsset(res, 'text/javascript; charset=utf-8', APP_JS));
+  r.all('/ui/app.css', endpoint('/ui/app.css'), only('GET'), (_req, res) => sendAsset(res, 'text/css; charset=utf-8', APP_CSS));
+  r.all('/ui/favicon.svg', endpoint('/ui/favicon.svg'), only('GET'), (_req, res) => sendAsset(res, 'image/svg+xml', FAVICON_SVG));
 
-  r.get('/status/models', endpoint('/status/models'), async (_req, res) => {
+  r.all('/status/models', endpoint('/status/models'), only('GET'), async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(await statusModels(sources()));
   });
@@ -47,13 +47,13 @@ export function statusRoutes(ctx: GatewayContext): Router {
     return name;
   };
 
-  r.get('/status/models/:model/timeline', endpoint('/status/models/{model}/timeline'), async (req, res) => {
+  r.all('/status/models/:model/timeline', endpoint('/status/models/{model}/timeline'), only('GET'), async (req, res) => {
     const name = known(req.params.model, res);
     res.setHeader('Cache-Control', 'no-store');
     res.json(await statusTimeline(sources(), name));
   });
 
-  r.get('/status/models/:model/versions/:version/report', endpoint('/status/models/{model}/versions/{version}/report'), async (req, res) => {
+  r.all('/status/models/:model/versions/:version/report', endpoint('/status/models/{model}/versions/{version}/report'), only('GET'), async (req, res) => {
     const name = known(req.params.model, res);
     const version = checkVersion(String(req.params.version));
     const html = await versions.report(name, version);

@@ -1,7 +1,7 @@
 // Row-oriented predict API in the TF Serving style: POST /v1/models/{m}[/versions/{v}]:predict.
 import { Router } from 'express';
 import { DriftgateError } from '../../core/index.js';
-import { endpoint, labelsOf, parseBody } from '../http.js';
+import { endpoint, labelsOf, only, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
 import { predictRows, predictionIds } from '../predict.js';
 import { checkModelName, checkVersion } from '../../core/index.js';
@@ -14,7 +14,7 @@ const PREDICT_PATH = /^\/v1\/models\/([^/]+?)(?:\/versions\/([^/]+))?:predict$/;
 
 export function v1Routes(ctx: GatewayContext): Router {
   const r = Router();
-  r.post(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), ...ctx.body, async (req, res) => {
+  r.all(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), only('POST'), ...ctx.body, async (req, res) => {
     const startedAt = performance.now();
     const params = req.params as unknown as Record<string, string | undefined>;
     // The router has already percent-decoded the captures; decoding again would turn "%25" into a
