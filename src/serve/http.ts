@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { z } from 'zod';
 import { DriftgateError, describeValue, describeValues, httpClientError, jsonErrorHandler } from '../core/index.js';
 import type { Logger } from '../core/index.js';
+import { INFERENCE_HEADER } from './binary-tensors.js';
 import type { ServeMetrics } from './metrics.js';
 
 /** Labels of the request metric; handlers fill them in once the model is known to the registry. */
@@ -82,7 +83,7 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
 }
 
 /** The header of the binary tensor extension, as Node spells request headers. */
-const INFERENCE_HEADER = 'inference-header-content-length';
+const inferenceHeader = INFERENCE_HEADER.toLowerCase();
 const BINARY_TYPES = ['application/octet-stream', ...JSON_TYPES];
 
 /**
@@ -94,7 +95,7 @@ const BINARY_TYPES = ['application/octet-stream', ...JSON_TYPES];
 export function inferBody(limitBytes: number): RequestHandler[] {
   const raw = express.raw({ limit: limitBytes, type: () => true });
   const binary: RequestHandler = (req, res, next) => {
-    if (req.headers[INFERENCE_HEADER] === undefined || req.method !== 'POST') return next();
+    if (req.headers[inferenceHeader] === undefined || req.method !== 'POST') return next();
     if (req.headers['content-type']?.trim() && !req.is(BINARY_TYPES)) {
       const given = describeValue(req.headers['content-type']).slice(1, -1);
       return next(new DriftgateError('UNSUPPORTED_MEDIA_TYPE', `a body with an Inference-Header-Content-Length header must be application/octet-stream (or absent), got ${given}`));
