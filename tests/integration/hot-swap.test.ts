@@ -178,10 +178,11 @@ describe('hot swap under load', { timeout: 240_000 }, () => {
           statusWhileBroken = await adminModels(gw);
           return models.every((m) => statusWhileBroken.find((s) => s.name === m)?.versions.find((v) => v.version === 2)?.state === 'failed');
         });
-        // A few more polls with unchanged files must not retry the load (nor count more failures).
+        // More passes over the unchanged files must not retry the load (nor count more failures).
+        // Three passes run here, beside the poll timer's, rather than a sleep that hopes for some.
         const sent = load.samples.length;
         await load.until('40 more answers while version 2 is broken', (s) => s.length >= sent + 40, STEP_MS);
-        await new Promise((r) => setTimeout(r, 700));
+        for (let pass = 0; pass < 3; pass++) await gw.gateway.context.registry.refresh();
         failuresWhileBroken = await Promise.all(models.map((m) => metricValue(gw.url, 'driftgate_model_loads_total', { model: m, outcome: 'failure' })));
 
         // Repair: put valid files in place of the broken ones; the changed files make polling retry.
