@@ -23,6 +23,7 @@ import type { EventBus, Subscription } from '../../src/core/bus/types.js';
 import { decodeEvent, predictionEventSchema, toPredictionMessages } from '../../src/core/events.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { uniqueTopic } from '../helpers/kafka.js';
+import { keyPerPartition } from '../helpers/partition-markers.js';
 import { PrivateBroker, freePort, waitFor } from '../helpers/private-broker.js';
 
 const STEP = { timeout: 120_000 };
@@ -45,10 +46,16 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
 }
 
+/** Prediction events with ids `prefix-from` .. `prefix-(to - 1)`. */
 function predictions(prefix: string, from: number, to: number) {
+  return predictionsWithIds(Array.from({ length: to - from }, (_, i) => `${prefix}-${from + i}`));
+}
+
+/** Prediction events with the given ids (which are also their keys). */
+function predictionsWithIds(ids: string[]) {
   return toPredictionMessages(
-    Array.from({ length: to - from }, (_, i) => ({
-      id: `${prefix}-${from + i}`,
+    ids.map((id) => ({
+      id,
       model: 'iris',
       version: 1,
       ts: new Date().toISOString(),
@@ -182,7 +189,7 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
 
     for (let i = 0; i < N; i += 20) {
       p.enqueue(topic, predictions('outage', i, i + 20));
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // paced like live traffic: several batches, not one
     }
     await waitFor(`${N} published`, 30_000, async () => (await metric(registry, 'driftgate_events_published_total')) >= N);
 
@@ -193,7 +200,7 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
       const started = performance.now();
       p.enqueue(topic, predictions('outage', i, i + 10)); // must neither throw nor wait
       slowest = Math.max(slowest, performance.now() - started);
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 10)); // traffic that goes on through the outage
     }
     await waitFor('the breaker to open', 30_000, () => p.breakerState === 'open');
     await waitFor('the outage events in the spool', 30_000, () => p.buffered === 0 && p.spooled > 0);
@@ -261,7 +268,7 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
     const total = 400; // about 130 KB of events for a 16 KB spool
     for (let i = 0; i < total; i += 50) {
       failing.enqueue(topic, predictions('bound', i, i + 50));
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20)); // paced like live traffic, so failed sends and spooling interleave
     }
     await waitFor('everything spooled or dropped', 30_000, () => failing.buffered === 0 && failing.breakerState === 'open');
     await waitFor('the drops', 30_000, async () => (await metric(registry, 'driftgate_events_dropped_total', { reason: 'spool_full' })) > 0);
@@ -277,9 +284,14 @@ describe('EventPublisher over KafkaBus: broker outage, restart and spool bound',
     await waitFor('the spool to drain', 60_000, () => replay.spooled === 0);
     const seen = await consumeIds(topic);
     await waitFor(`${left} ids`, 60_000, () => seen.ids.size >= left);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // A marker on every partition, published after the spool drained: a partition delivers in
+    // order, so a dropped event that had been published anyway would have come before its marker.
+    const markers = keyPerPartition('bound-marker-', 3);
+    replay.enqueue(topic, predictionsWithIds(markers));
+    await waitFor('a marker from every partition', 60_000, () => markers.every((id) => seen.ids.has(id)));
     const expected = Array.from({ length: left }, (_, i) => `bound-${total - left + i}`);
-    assert.deepEqual([...seen.ids].sort(), expected.sort(), 'exactly the newest events, the oldest dropped');
+    const delivered = [...seen.ids].filter((id) => !markers.includes(id));
+    assert.deepEqual(delivered.sort(), expected.sort(), 'exactly the newest events, the oldest dropped');
     await seen.finish();
     await replay.close();
   });
