@@ -74,6 +74,7 @@ export {
   ModelRepository,
   POINTER_FILE,
   TEMP_PREFIX,
+  VERSION_PATTERN,
   checkModelName,
   checkVersion,
   isPromotable,

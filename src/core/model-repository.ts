@@ -20,7 +20,8 @@ export const POINTER_FILE = 'serving.json';
 export const POINTER_BACKUP_FILE = '.serving.json.last-good';
 /** Prefix of the hidden directories a version is prepared in before it is renamed into place. */
 export const TEMP_PREFIX = '.tmp-';
-const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
+/** A version as a directory name and in URLs: a positive integer of at most nine digits. */
+export const VERSION_PATTERN = /^[1-9][0-9]{0,8}$/;
 /** Entries kept in the pointer's change log. */
 const POINTER_LOG_SIZE = 50;
 /** Earlier serving versions kept in the pointer's history (where rollback goes). */
@@ -58,7 +59,7 @@ export function checkModelName(name: string): string {
 
 /** Parses a version segment; throws INVALID_INPUT unless it is a positive integer. */
 export function checkVersion(raw: string): number {
-  if (!VERSION_DIR.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${describeValue(raw)}: versions are positive integers`);
+  if (!VERSION_PATTERN.test(raw)) throw new DriftgateError('INVALID_INPUT', `invalid version ${describeValue(raw)}: versions are positive integers`);
   return Number(raw);
 }
 
@@ -160,7 +161,7 @@ export class ModelRepository {
     }
     const versions: number[] = [];
     for (const e of entries) {
-      if (!VERSION_DIR.test(e)) continue;
+      if (!VERSION_PATTERN.test(e)) continue;
       try {
         // a version that is a link leaving the repository (or pointing nowhere) is not a version
         await this.inside(model, e);

@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document of the HTTP API, built from the zod schemas that validate requests.
 import { z } from 'zod';
-import { modelNameSchema } from '../core/index.js';
+import { VERSION_PATTERN, modelNameSchema } from '../core/index.js';
 import * as s from './schemas.js';
 
 type Op = {
@@ -20,7 +20,7 @@ type Op = {
 
 // The manifest's model-name rule; its "no '..'" refinement has no JSON Schema form of its own, so `not`.
 const modelParam = { name: 'model', in: 'path', required: true, schema: { ...schemaOf(modelNameSchema), not: { pattern: '\\.\\.' } } };
-const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } };
+const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: VERSION_PATTERN.source } };
 
 // The binary tensor data extension (docs/protocol.md): a JSON header of this many bytes, then raw tensor data.
 const inferenceHeaderLength = {
