@@ -10,6 +10,7 @@ import { EventPublisher } from '../../src/core/bus/publisher.js';
 import { DiskSpool } from '../../src/core/bus/spool.js';
 import type { SpoolDropReason, SpoolRecord } from '../../src/core/bus/spool.js';
 import type { EventBus, OutgoingMessage, PartitionLag, Subscription } from '../../src/core/bus/types.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -241,13 +242,8 @@ class SwitchableBus implements EventBus {
   async close(): Promise<void> {}
 }
 
-async function until(what: string, done: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** How long to wait for the publisher to get somewhere. */
+const WAIT_MS = 5_000;
 
 async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const values = (await registry.getSingleMetric(name)!.get()).values;
@@ -264,10 +260,10 @@ describe('EventPublisher with a DiskSpool', () => {
     const publisher = new EventPublisher({ bus, registry: new Registry(), maxBatchSize: 100, lingerMs: 30 });
     const started = Date.now();
     publisher.enqueue('t', [rec(0).message]);
-    await until('the lone message', () => bus.accepted.length === 1);
+    await waitFor('the lone message', WAIT_MS, () => bus.accepted.length === 1);
     assert.ok(Date.now() - started >= 25, 'a partial batch waits for the linger time');
     publisher.enqueue('t', range(1, 1001).map((i) => rec(i).message));
-    await until('1000 more', () => bus.accepted.length === 1001);
+    await waitFor('1000 more', WAIT_MS, () => bus.accepted.length === 1001);
     assert.ok(bus.calls.every((n) => n <= 100), `calls ${bus.calls}`);
     assert.deepEqual(accepted(bus), range(0, 1001));
     await publisher.close();
@@ -279,7 +275,7 @@ describe('EventPublisher with a DiskSpool', () => {
     const spool = new DiskSpool({ dir: tempDir() });
     const publisher = new EventPublisher({ bus, registry, spool, ...fast });
     publisher.enqueue('t', range(0, 10).map((i) => rec(i).message));
-    await until('the first events', () => bus.accepted.length === 10);
+    await waitFor('the first events', WAIT_MS, () => bus.accepted.length === 10);
 
     bus.down = true;
     for (let i = 10; i < 60; i++) {
@@ -287,8 +283,8 @@ describe('EventPublisher with a DiskSpool', () => {
       publisher.enqueue(i % 2 ? 'a' : 'b', [rec(i).message]);
       await new Promise((r) => setTimeout(r, 1));
     }
-    await until('the breaker to open', () => publisher.breakerState === 'open');
-    await until('every event in the spool', () => publisher.spooled === 50 && publisher.buffered === 0);
+    await waitFor('the breaker to open', WAIT_MS, () => publisher.breakerState === 'open');
+    await waitFor('every event in the spool', WAIT_MS, () => publisher.spooled === 50 && publisher.buffered === 0);
     assert.equal(await metric(registry, 'driftgate_event_breaker_state'), 2);
     assert.equal(await metric(registry, 'driftgate_events_spooled'), 50);
     assert.ok((await metric(registry, 'driftgate_events_spool_bytes')) > 0);
@@ -296,7 +292,7 @@ describe('EventPublisher with a DiskSpool', () => {
 
     bus.down = false;
     publisher.enqueue('a', [rec(60).message]);
-    await until('everything', () => bus.accepted.length >= 61 && publisher.spooled === 0, 5_000);
+    await waitFor('everything', WAIT_MS, () => bus.accepted.length >= 61 && publisher.spooled === 0);
     assert.equal(publisher.breakerState, 'closed');
     // Within each topic the order is the order of enqueue, spooled events before the newer one.
     for (const topic of ['a', 'b']) {
@@ -322,9 +318,9 @@ describe('EventPublisher with a DiskSpool', () => {
     bus.down = false;
     const registry = new Registry();
     const second = new EventPublisher({ bus, registry, spool: new DiskSpool({ dir }), ...fast });
-    await until('the spooled events', () => bus.accepted.length === 25);
+    await waitFor('the spooled events', WAIT_MS, () => bus.accepted.length === 25);
     assert.deepEqual(accepted(bus), range(0, 25));
-    await until('an empty spool', () => second.spooled === 0);
+    await waitFor('an empty spool', WAIT_MS, () => second.spooled === 0);
     await second.close();
   });
 
@@ -338,7 +334,7 @@ describe('EventPublisher with a DiskSpool', () => {
     await new Promise((r) => setImmediate(r));
     assert.ok(publisher.buffered <= 20, `buffered ${publisher.buffered}`);
     assert.ok(publisher.spooled > 0);
-    await until('all delivered', () => new Set(accepted(bus)).size === 200, 10_000);
+    await waitFor('all delivered', 10_000, () => new Set(accepted(bus)).size === 200);
     await publisher.close();
   });
 
@@ -348,7 +344,7 @@ describe('EventPublisher with a DiskSpool', () => {
     const registry = new Registry();
     const publisher = new EventPublisher({ bus, registry, ...fast, breakerResetMs: 60_000 });
     publisher.enqueue('t', range(0, 5).map((i) => rec(i).message));
-    await until('the drop', () => publisher.buffered === 0);
+    await waitFor('the drop', WAIT_MS, () => publisher.buffered === 0);
     await publisher.close({ timeoutMs: 100 });
     publisher.enqueue('t', [rec(99).message]);
     assert.equal(await metric(registry, 'driftgate_events_dropped_total', { reason: 'no_spool' }), 5);
@@ -362,7 +358,7 @@ describe('EventPublisher with a DiskSpool', () => {
     const spool = new DiskSpool({ dir: tempDir(), maxBytes: 4096, segmentBytes: 512 });
     const publisher = new EventPublisher({ bus, registry, spool, ...fast, breakerResetMs: 60_000 });
     publisher.enqueue('t', range(0, 300).map((i) => rec(i).message));
-    await until('the spool to fill', () => publisher.buffered === 0 && spool.dropped > 0);
+    await waitFor('the spool to fill', WAIT_MS, () => publisher.buffered === 0 && spool.dropped > 0);
     assert.equal(await metric(registry, 'driftgate_events_dropped_total', { reason: 'spool_full' }), spool.dropped);
     assert.equal(spool.size + spool.dropped, 300);
     await publisher.close({ timeoutMs: 100 });
