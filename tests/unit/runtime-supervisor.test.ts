@@ -4,6 +4,7 @@
 // no runtime answers fail at once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { RuntimeUnavailableError, SupervisedRuntime, restartDelayMs } from '../../src/serve/runtime/index.js';
 import type { ModelRuntime, SupervisorEvent } from '../../src/serve/runtime/index.js';
 import { waitFor } from '../helpers/wait.js';
@@ -198,15 +199,20 @@ describe('SupervisedRuntime', () => {
     }
   });
 
-  it('stops restarting once disposed', async () => {
+  it('stops restarting once disposed', async (t) => {
     const f = factory();
     const sup = await SupervisedRuntime.open({ open: f.open, restartAttempts: 3 });
+    // Fake time: the restart delays pass when the test says so, and all of them can pass at once.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     f.failNext = 1;
     f.opened[0]!.breakNow();
-    // Attempt 1 fails at once; attempt 2 waits 250 ms. Dispose in between: nothing is opened later.
-    await waitFor('the first attempt to fail', 5000, () => f.openedAt.length === 2);
+    // Attempt 1 fails; attempt 2 is due restartDelayMs(2) later. Dispose in between: nothing is opened later.
+    t.mock.timers.tick(restartDelayMs(1));
+    await nextTurn();
+    assert.equal(f.openedAt.length, 2, 'the first attempt ran');
     await sup.dispose();
-    await new Promise((r) => setTimeout(r, 400));
+    t.mock.timers.tick(restartDelayMs(2) + restartDelayMs(3));
+    await nextTurn();
     assert.equal(f.openedAt.length, 2, 'no attempt after dispose');
     assert.equal(f.opened[0]!.disposed, true);
   });
