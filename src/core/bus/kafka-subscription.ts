@@ -1,0 +1,115 @@
+// One subscription of the Kafka adapter, kept alive over a succession of kafkajs consumers.
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { redeliveryDelay } from './types.js';
+import type { SubscribeOptions } from './types.js';
+
+const ignore = () => undefined;
+
+export interface SubscriptionDeps {
+  /** A new kafkajs consumer; `restartOnFailure` says whether kafkajs may restart it after a crash. */
+  createConsumer: (restartOnFailure: () => boolean) => Consumer;
+  consume: (payload: EachBatchPayload) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * One subscription over a succession of kafkajs consumers. kafkajs restarts a consumer after a
+ * retriable crash only; after any other (no group coordinator yet, right after a broker restart,
+ * is one) the consumer stays down, so a new one is started here, with a growing pause. Stopping
+ * is sticky: a kafkajs restart that was already connecting when stop() came would otherwise bring
+ * the consumer back, so a stopped subscription neither restarts nor delivers, and a consumer
+ * that still joins the group leaves it again.
+ */
+export class KafkaSubscription {
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private fetched!: () => void;
+  /** Resolves at the first fetch of any of this subscription's consumers. */
+  private readonly firstFetch = new Promise<void>((resolve) => (this.fetched = resolve));
+
+  constructor(
+    private readonly opts: SubscribeOptions,
+    private readonly deps: SubscriptionDeps,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.deps.createConsumer(() => !this.stopped);
+    this.consumer = consumer;
+    const current = () => !this.stopped && this.consumer === consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.crashed(consumer, payload.error, payload.restart));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!current()) void consumer.disconnect().catch(ignore);
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      this.failures = 0;
+      this.fetched();
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? false });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async (payload) => {
+          if (current()) await this.deps.consume(payload);
+        },
+      });
+    } catch (err) {
+      await consumer.disconnect().catch(ignore);
+      throw err;
+    }
+  }
+
+  /**
+   * Waits up to `timeoutMs` for the first fetch after the group join. That fetch comes after kafkajs
+   * resolved every assigned partition's start offset, so waiting for it makes "latest" mean "latest
+   * when subscribe() resolved". Past the timeout it logs and returns anyway.
+   */
+  async awaitFirstFetch(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      this.firstFetch.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!ready) {
+      this.deps.logger.warn('Kafka consumer has not fetched yet; subscribe continues without waiting', {
+        groupId: this.opts.groupId,
+        waitedMs: timeoutMs,
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    // disconnect stops the run loop (waiting for the batch in progress) and leaves the group.
+    await this.consumer?.disconnect();
+  }
+
+  private crashed(consumer: Consumer, error: Error, kafkajsRestarts: boolean): void {
+    if (this.stopped || consumer !== this.consumer) return;
+    const fields = { groupId: this.opts.groupId, error: describeError(error) };
+    if (kafkajsRestarts) {
+      this.deps.logger.warn('Kafka consumer crashed; kafkajs restarts it', fields);
+      return;
+    }
+    this.scheduleRestart(fields);
+  }
+
+  private scheduleRestart(fields: Record<string, unknown>): void {
+    this.failures++;
+    const delayMs = redeliveryDelay(this.failures, 1_000, 30_000);
+    this.deps.logger.warn('Kafka consumer stopped after an error; starting a new one', { ...fields, delayMs });
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.start().catch((err: unknown) => {
+        if (!this.stopped) this.scheduleRestart({ groupId: this.opts.groupId, error: describeError(err) });
+      });
+    }, delayMs);
+  }
+}
