@@ -3,87 +3,16 @@
 // the stream: rows sit in fixed typed-array slots (a ring buffer for count windows, a seeded reservoir for
 // windows larger than maxSamples), and the whole state snapshots to JSON so that a restarted monitor
 // closes the same windows with the same contents.
+import { codeOf, columnValues, compact, newStore, toCategory, toNumber } from './window-columns.js';
+import type { ColumnStore } from './window-columns.js';
+import { hashWindow, uniformAt } from './window-sampling.js';
+import { SNAPSHOT_VERSION, isMissing, jsonNumber, parseSnapshot, snapshotColumn, writeSaved } from './window-snapshot.js';
+import type { Snapshot } from './window-snapshot.js';
+import { DEFAULT_MAX_SAMPLES, validateSpec } from './window-spec.js';
+import type { WindowColumn, WindowColumnValues, WindowContents, WindowRow, WindowSpec } from './window-spec.js';
 
-export interface WindowSpec {
-  /**
-   * Rows per window: a window closes as soon as it holds this many. `Infinity` (tumbling, with
-   * durationMs > 0) makes a purely time-based window.
-   */
-  size: number;
-  /**
-   * Rows between two evaluations. `step === size`: tumbling windows; `step < size`: sliding windows,
-   * evaluated every `step` new rows over the last `size` rows.
-   */
-  step: number;
-  /**
-   * 0 turns time closing off. Otherwise the window also closes when the event time elapsed since the
-   * first row added after the previous close reaches durationMs and the window holds at least
-   * minSamples rows (for sliding windows this caps how long an evaluation waits for `step` rows).
-   */
-  durationMs: number;
-  /** Fewest rows a window must hold to close on time; below it the window keeps filling. */
-  minSamples: number;
-  /**
-   * Most rows a tumbling window keeps: beyond it the window keeps a uniform reservoir sample (seeded and
-   * deterministic) while still counting every row. A sliding window must fit in it entirely, since a
-   * reservoir cannot forget the rows that slide out. @defaultValue 10_000
-   */
-  maxSamples?: number;
-  /** Seed of the reservoir sample. @defaultValue 0 */
-  seed?: number;
-}
-
-export interface WindowColumn {
-  name: string;
-  kind: 'numeric' | 'categorical';
-}
-
-/** One column of a closed window: only its present values; `missing` counts the rows without one. */
-export type WindowColumnValues =
-  | { kind: 'numeric'; sorted: Float64Array; missing: number }
-  | { kind: 'categorical'; counts: Map<string, number>; total: number; missing: number };
-
-export interface WindowContents {
-  /** 0, 1, 2, ... per version. */
-  index: number;
-  /** Earliest and latest event time among the window's rows. */
-  startTime: number;
-  endTime: number;
-  /** Rows in the window, including any the reservoir did not keep. */
-  rows: number;
-  columns: Record<string, WindowColumnValues>;
-}
-
-/**
- * A live row. Missing, null, non-finite or unparsable values are missing for that column. Numeric
- * columns also accept numeric strings and booleans (1/0); categorical values are keyed by their string form.
- */
-export type WindowRow = Readonly<Record<string, number | string | boolean | null | undefined>>;
-
-export const DEFAULT_MAX_SAMPLES = 10_000;
-
-type Store =
-  | { kind: 'numeric'; name: string; values: Float64Array; missing: number }
-  | { kind: 'categorical'; name: string; codes: Int32Array; dictionary: string[]; lookup: Map<string, number>; missing: number };
-
-const SNAPSHOT_VERSION = 1;
-
-interface Snapshot {
-  v: number;
-  index: number;
-  rows: number;
-  fresh: number;
-  freshStart: number | null;
-  minTime: number | null;
-  maxTime: number | null;
-  /** Event time of each kept row, in slot order (oldest first for a ring). */
-  times: number[];
-  columns: SnapshotColumn[];
-}
-
-type SnapshotColumn =
-  | { name: string; kind: 'numeric'; values: (number | null)[]; missing: number }
-  | { name: string; kind: 'categorical'; dictionary: string[]; codes: number[]; missing: number };
+export { DEFAULT_MAX_SAMPLES } from './window-spec.js';
+export type { WindowColumn, WindowColumnValues, WindowContents, WindowRow, WindowSpec } from './window-spec.js';
 
 export class DriftWindow {
   private readonly size: number;
@@ -94,7 +23,7 @@ export class DriftWindow {
   /** Slots per column: the window size, or maxSamples for a reservoir. */
   private readonly capacity: number;
   private readonly reservoir: boolean;
-  private readonly stores: Store[];
+  private readonly stores: ColumnStore[];
   private readonly times: Float64Array;
   /** Slot of the oldest row (rings only; a reservoir fills slots from 0). */
   private head = 0;
@@ -127,11 +56,7 @@ export class DriftWindow {
     this.reservoir = spec.size > maxSamples;
     this.capacity = this.reservoir ? maxSamples : spec.size;
     this.times = new Float64Array(this.capacity);
-    this.stores = columns.map((c): Store =>
-      c.kind === 'numeric'
-        ? { kind: 'numeric', name: c.name, values: new Float64Array(this.capacity), missing: 0 }
-        : { kind: 'categorical', name: c.name, codes: new Int32Array(this.capacity), dictionary: [], lookup: new Map(), missing: 0 },
-    );
+    this.stores = columns.map((c) => newStore(c, this.capacity));
     this.windowHash = hashWindow(this.seed, this.index);
   }
 
@@ -159,7 +84,7 @@ export class DriftWindow {
         if (slot >= 0) store.codes[slot] = category === undefined ? -1 : codeOf(store, category);
         if (this.reservoir && category === undefined) store.missing++;
         // An identifier-like column would otherwise grow the dictionary with every row.
-        if (store.dictionary.length > 2 * this.capacity + 64) this.compact(store);
+        if (store.dictionary.length > 2 * this.capacity + 64) compact(store, this.keptSlots());
       }
     }
     if (slot >= 0) this.times[slot] = time;
@@ -185,17 +110,19 @@ export class DriftWindow {
   take(): WindowContents {
     if (this.rows === 0) throw new RangeError('DriftWindow.take: the window is empty');
     const columns: Record<string, WindowColumnValues> = {};
+    const slots = this.keptSlots();
     for (const store of this.stores) {
+      const value = columnValues(store, slots, this.reservoir ? store.missing : undefined);
       // defineProperty: a column called "__proto__" must be data, not the object's prototype.
-      Object.defineProperty(columns, store.name, { value: this.columnValues(store), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(columns, store.name, { value, enumerable: true, writable: true, configurable: true });
     }
     let startTime = this.minTime;
     let endTime = this.maxTime;
     if (!this.reservoir) {
       startTime = Number.POSITIVE_INFINITY;
       endTime = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < this.length; i++) {
-        const t = this.times[this.slotAt(i)]!;
+      for (const slot of slots) {
+        const t = this.times[slot]!;
         if (t < startTime) startTime = t;
         if (t > endTime) endTime = t;
       }
@@ -207,27 +134,8 @@ export class DriftWindow {
 
   /** The window's state as plain JSON (arrays of numbers and strings). */
   snapshot(): unknown {
-    const slots = Array.from({ length: this.length }, (_, i) => this.slotAt(i));
-    const columns = this.stores.map((store): SnapshotColumn => {
-      if (store.kind === 'numeric') {
-        return { name: store.name, kind: 'numeric', values: slots.map((s) => jsonNumber(store.values[s]!)), missing: store.missing };
-      }
-      // Only the categories still in use, renumbered, so the snapshot does not carry stale ones.
-      const renumber = new Map<number, number>();
-      const dictionary: string[] = [];
-      const codes = slots.map((s) => {
-        const code = store.codes[s]!;
-        if (code < 0) return -1;
-        let next = renumber.get(code);
-        if (next === undefined) {
-          next = dictionary.length;
-          renumber.set(code, next);
-          dictionary.push(store.dictionary[code]!);
-        }
-        return next;
-      });
-      return { name: store.name, kind: 'categorical', dictionary, codes, missing: store.missing };
-    });
+    const slots = this.keptSlots();
+    const columns = this.stores.map((store) => snapshotColumn(store, slots));
     const snapshot: Snapshot = {
       v: SNAPSHOT_VERSION,
       index: this.index,
@@ -297,6 +205,11 @@ export class DriftWindow {
     return window;
   }
 
+  /** The occupied slots, oldest row first for a ring. */
+  private keptSlots(): number[] {
+    return Array.from({ length: this.length }, (_, i) => this.slotAt(i));
+  }
+
   private slotAt(i: number): number {
     const s = this.head + i;
     return s >= this.capacity ? s - this.capacity : s;
@@ -323,33 +236,6 @@ export class DriftWindow {
     return j < this.capacity ? j : -1;
   }
 
-  private columnValues(store: Store): WindowColumnValues {
-    if (store.kind === 'numeric') {
-      const present = new Float64Array(this.length);
-      let count = 0;
-      for (let i = 0; i < this.length; i++) {
-        const x = store.values[this.slotAt(i)]!;
-        if (!Number.isNaN(x)) present[count++] = x;
-      }
-      const sorted = present.subarray(0, count).sort();
-      return { kind: 'numeric', sorted: count === present.length ? sorted : sorted.slice(), missing: this.reservoir ? store.missing : this.length - count };
-    }
-    const tally = new Float64Array(store.dictionary.length);
-    let total = 0;
-    for (let i = 0; i < this.length; i++) {
-      const code = store.codes[this.slotAt(i)]!;
-      if (code >= 0) {
-        tally[code]! += 1;
-        total++;
-      }
-    }
-    // Sorted keys make the contents canonical, whatever order the categories first appeared in.
-    const order = [...store.dictionary.keys()].filter((c) => tally[c]! > 0);
-    order.sort((a, b) => compareStrings(store.dictionary[a]!, store.dictionary[b]!));
-    const counts = new Map(order.map((c) => [store.dictionary[c]!, tally[c]!]));
-    return { kind: 'categorical', counts, total, missing: this.reservoir ? store.missing : this.length - total };
-  }
-
   private advance(): void {
     this.index++;
     this.windowHash = hashWindow(this.seed, this.index);
@@ -361,143 +247,10 @@ export class DriftWindow {
     this.seen = 0;
     this.minTime = Number.POSITIVE_INFINITY;
     this.maxTime = Number.NEGATIVE_INFINITY;
+    const slots = this.keptSlots();
     for (const store of this.stores) {
       store.missing = 0;
-      if (store.kind === 'categorical') this.compact(store);
+      if (store.kind === 'categorical') compact(store, slots);
     }
   }
-
-  /** Drops dictionary entries no kept row uses. */
-  private compact(store: Extract<Store, { kind: 'categorical' }>): void {
-    const renumber = new Map<number, number>();
-    const dictionary: string[] = [];
-    for (let i = 0; i < this.length; i++) {
-      const slot = this.slotAt(i);
-      const code = store.codes[slot]!;
-      if (code < 0) continue;
-      let next = renumber.get(code);
-      if (next === undefined) {
-        next = dictionary.length;
-        renumber.set(code, next);
-        dictionary.push(store.dictionary[code]!);
-      }
-      store.codes[slot] = next;
-    }
-    store.dictionary = dictionary;
-    store.lookup = new Map(dictionary.map((c, i) => [c, i]));
-  }
-}
-
-function validateSpec(spec: WindowSpec, maxSamples: number): void {
-  const fail = (message: string): never => {
-    throw new RangeError(`DriftWindow: ${message} (spec ${JSON.stringify(spec)})`);
-  };
-  if (!(Number.isFinite(spec.durationMs) && spec.durationMs >= 0)) fail('durationMs must be a number >= 0');
-  const timeOnly = spec.size === Number.POSITIVE_INFINITY;
-  if (timeOnly && spec.durationMs === 0) fail('size may be Infinity only for a time window (durationMs > 0)');
-  if (!timeOnly && !(Number.isInteger(spec.size) && spec.size >= 1)) fail('size must be an integer >= 1');
-  if (!(spec.step === spec.size || (Number.isInteger(spec.step) && spec.step >= 1 && spec.step < spec.size))) {
-    fail('step must be an integer between 1 and size');
-  }
-  if (!(Number.isInteger(spec.minSamples) && spec.minSamples >= 0)) fail('minSamples must be an integer >= 0');
-  if (!(Number.isInteger(maxSamples) && maxSamples >= 1)) fail('maxSamples must be an integer >= 1');
-  if (spec.step < spec.size && spec.size > maxSamples) {
-    fail(`a sliding window must fit in maxSamples (${maxSamples}): lower size or raise maxSamples`);
-  }
-  if (spec.seed !== undefined && !Number.isFinite(spec.seed)) fail('seed must be a finite number');
-}
-
-function toNumber(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : Number.NaN;
-  if (typeof v === 'string') {
-    if (v.trim() === '') return Number.NaN;
-    const x = Number(v);
-    return Number.isFinite(x) ? x : Number.NaN;
-  }
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  // Also covers inherited properties ("constructor", "toString") of a row that lacks the column.
-  return Number.NaN;
-}
-
-function toCategory(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return Number.isNaN(v) ? undefined : String(v);
-  if (typeof v === 'boolean') return String(v);
-  return undefined;
-}
-
-function codeOf(store: Extract<Store, { kind: 'categorical' }>, category: string): number {
-  let code = store.lookup.get(category);
-  if (code === undefined) {
-    code = store.dictionary.length;
-    store.dictionary.push(category);
-    store.lookup.set(category, code);
-  }
-  return code;
-}
-
-function writeSaved(store: Store, slot: number, saved: SnapshotColumn | undefined, i: number): void {
-  if (store.kind === 'numeric') {
-    const v = saved?.kind === 'numeric' ? saved.values[i] : null;
-    store.values[slot] = v === null || v === undefined ? Number.NaN : v;
-  } else {
-    const code = saved?.kind === 'categorical' ? (saved.codes[i] ?? -1) : -1;
-    const category = code >= 0 && saved?.kind === 'categorical' ? saved.dictionary[code] : undefined;
-    store.codes[slot] = category === undefined ? -1 : codeOf(store, category);
-  }
-}
-
-function isMissing(store: Store, slot: number, saved: SnapshotColumn | undefined, i: number): boolean {
-  if (slot >= 0) return store.kind === 'numeric' ? Number.isNaN(store.values[slot]!) : store.codes[slot]! < 0;
-  if (saved === undefined) return true;
-  return saved.kind === 'numeric' ? saved.values[i] === null : (saved.codes[i] ?? -1) < 0;
-}
-
-function parseSnapshot(json: unknown): Snapshot {
-  const bad = (what: string): never => {
-    throw new Error(`DriftWindow.restore: not a window snapshot (${what})`);
-  };
-  if (typeof json !== 'object' || json === null) return bad('not an object');
-  const s = json as Partial<Snapshot>;
-  if (s.v !== SNAPSHOT_VERSION) return bad(`version ${String(s.v)}, expected ${SNAPSHOT_VERSION}`);
-  if (!Number.isInteger(s.index) || !Number.isInteger(s.rows) || !Number.isInteger(s.fresh)) return bad('counters');
-  if (!Array.isArray(s.times) || !Array.isArray(s.columns)) return bad('arrays');
-  const kept = s.times.length;
-  if (s.rows! < kept) return bad('fewer rows than kept rows');
-  for (const c of s.columns as unknown[]) {
-    const col = c as Partial<SnapshotColumn> | null;
-    if (typeof col?.name !== 'string') return bad('column name');
-    const ok =
-      col.kind === 'numeric'
-        ? Array.isArray(col.values) && col.values.length === kept
-        : col.kind === 'categorical' && Array.isArray(col.codes) && col.codes.length === kept && Array.isArray(col.dictionary);
-    if (!ok) return bad(`column "${col.name}"`);
-  }
-  return s as Snapshot;
-}
-
-function jsonNumber(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** murmur3's 32-bit finalizer: a bijective mix that spreads every input bit over the output. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function hashWindow(seed: number, index: number): number {
-  return mix32(mix32(Math.trunc(seed) ^ 0x6a09e667) ^ index);
-}
-
-function uniformAt(windowHash: number, n: number): number {
-  return mix32(mix32((windowHash + Math.imul(n, 0x9e3779b9)) | 0) ^ n) / 4294967296;
 }
