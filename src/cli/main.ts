@@ -26,6 +26,7 @@ async function serve(): Promise<void> {
   const driftgate = await startDriftgate(config, logger);
   const { gateway, port } = driftgate;
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
+  if (driftgate.grpcPort !== undefined) logger.info('gRPC listening', { port: driftgate.grpcPort, host: config.host, services: ['inference.GRPCInferenceService', 'grpc.health.v1.Health'] });
   if (driftgate.monitor) logger.info('drift monitor running', { port: driftgate.monitor.port, store: config.monitorStore });
   if (driftgate.retrainer) logger.info('retrain loop running', { store: config.retrainStore });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });

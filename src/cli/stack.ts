@@ -18,6 +18,8 @@ export interface Driftgate {
   publisher: EventPublisher;
   gateway: Gateway;
   port: number;
+  /** The gRPC port, unless DRIFTGATE_GRPC_PORT is 0. */
+  grpcPort: number | undefined;
   /** The embedded drift monitor, unless DRIFTGATE_MONITOR is off. */
   monitor: RunningMonitor | undefined;
   /** The embedded retrain loop, unless DRIFTGATE_RETRAIN is off. */
@@ -96,6 +98,7 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
     modelEvents: publishingModelEvents(publisher, topics),
   });
   const port = await gateway.listen();
+  const grpcPort = config.grpcPort > 0 ? await gateway.listenGrpc() : undefined;
   await gateway.start();
   const follower = new ModelEventFollower({ bus, topics, registry: gateway.context.registry, logger: logger.child({ component: 'model-events' }), metricsRegistry: registry });
   await follower.start();
@@ -135,6 +138,7 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
     publisher,
     gateway,
     port,
+    grpcPort,
     monitor,
     retrainer,
     follower,

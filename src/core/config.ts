@@ -32,6 +32,11 @@ const list = z.preprocess(
 /** Every option driftgate reads: environment name, validation with default, and one line of documentation. */
 export const configOptions = {
   port: option('PORT', int(0, 65535).default(8080), 'Gateway HTTP port.'),
+  grpcPort: option(
+    'DRIFTGATE_GRPC_PORT',
+    int(0, 65535).default(8001),
+    'Port of the gateway\'s gRPC server (Open Inference Protocol `inference.GRPCInferenceService` and `grpc.health.v1.Health`), on DRIFTGATE_HOST; 0 turns it off.',
+  ),
   host: option('DRIFTGATE_HOST', z.string().default('0.0.0.0'), 'Address the gateway listens on.'),
   modelRepo: option('DRIFTGATE_MODEL_REPO', z.string().min(1).default('./models'), 'Model repository directory: <repo>/<model>/<version>/.'),
   adminToken: option(

@@ -1,10 +1,13 @@
-// The gateway: builds the Express app from its parts, starts it, and shuts it down gracefully.
+// The gateway: builds the Express app from its parts, starts it and its gRPC server, and shuts both
+// down gracefully.
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Express } from 'express';
 import { DriftgateError, ModelRepository, createLogger } from '../core/index.js';
 import type { Config, Logger } from '../core/index.js';
 import { errorHandler, jsonBody, only, requestMetrics } from './http.js';
+import { listenGrpc } from './grpc/server.js';
+import type { GrpcServer } from './grpc/server.js';
 import { createServeMetrics } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
@@ -47,9 +50,15 @@ export interface Gateway {
   start(): Promise<void>;
   /** Listens on the configured port; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
-  /** Readiness off, stop accepting, finish in-flight requests (bounded by the grace period), free models. */
+  /**
+   * Serves the Open Inference Protocol over gRPC (and gRPC health) on the configured gRPC port;
+   * resolves with the bound port.
+   */
+  listenGrpc(port?: number, host?: string): Promise<number>;
+  /** Readiness off, stop accepting, finish in-flight requests and calls (bounded by the grace period), free models. */
   close(): Promise<void>;
   server: Server | undefined;
+  grpc: GrpcServer | undefined;
 }
 
 export function versionSettings(config: Config): VersionSettings {
@@ -122,10 +131,26 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.use((req) => notFound(req));
   app.use(errorHandler(logger, config.maxBodyBytes));
 
+  const closeHttp = async (server: Server) => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // A keep-alive connection whose request finishes during the grace period stays open (idle)
+    // and would hold server.close() until the grace period ends; close such connections as they go idle.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100).unref();
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+    const outcome = await Promise.race([closed, grace]);
+    clearInterval(sweep);
+    if (outcome === 'timeout') {
+      logger.warn('shutdown grace period over; closing remaining connections');
+      server.closeAllConnections();
+    }
+  };
+
   const gateway: Gateway = {
     app,
     context,
     server: undefined,
+    grpc: undefined,
     start: () => registry.start(),
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
@@ -137,24 +162,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
         server.keepAliveTimeout = 65_000;
         gateway.server = server;
       }),
+    listenGrpc: async (port = config.grpcPort, host = config.host) => {
+      gateway.grpc = await listenGrpc(context, port, host, logger.child({ component: 'grpc' }));
+      return gateway.grpc.port;
+    },
     close: async () => {
       if (context.lifecycle.shuttingDown) return;
       context.lifecycle.shuttingDown = true;
-      const server = gateway.server;
-      if (server) {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        // A keep-alive connection whose request finishes during the grace period stays open (idle)
-        // and would hold server.close() until the grace period ends; close such connections as they go idle.
-        const sweep = setInterval(() => server.closeIdleConnections(), 100).unref();
-        const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
-        const outcome = await Promise.race([closed, grace]);
-        clearInterval(sweep);
-        if (outcome === 'timeout') {
-          logger.warn('shutdown grace period over; closing remaining connections');
-          server.closeAllConnections();
-        }
-      }
+      gateway.grpc?.notifyHealth();
+      // Both transports drain at once, within the one grace period.
+      await Promise.all([gateway.server && closeHttp(gateway.server), gateway.grpc?.close(config.shutdownGraceMs)]);
       await registry.stop();
     },
   };

@@ -38,7 +38,7 @@ export function requestMetrics(metrics: ServeMetrics): RequestHandler {
     labels.version = '';
     res.on('finish', () => {
       const status = `${Math.floor(res.statusCode / 100)}xx`;
-      const l = { model: labels.model, version: labels.version, endpoint: labels.endpoint, status };
+      const l = { protocol: 'http', model: labels.model, version: labels.version, endpoint: labels.endpoint, status };
       metrics.requests.labels(l).inc();
       metrics.requestDuration.labels(l).observe(Number(process.hrtime.bigint() - start) / 1e9);
     });

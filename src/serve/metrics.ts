@@ -1,5 +1,6 @@
 // The gateway's Prometheus metrics, on a registry of its own. Labels are bounded: model and version
-// only once the model is known to the registry, endpoint as a route template, status as a class.
+// only once the model is known to the registry, endpoint as a route template (HTTP) or a method path
+// (gRPC), status as an HTTP status class (for gRPC, the class of the equivalent HTTP status).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** 100 µs to 10 s, roughly three buckets a decade. */
@@ -12,14 +13,14 @@ export function createServeMetrics(registry: Registry = new Registry(), { proces
     registry,
     requests: new Counter({
       name: 'driftgate_requests_total',
-      help: 'HTTP requests by model, version, endpoint template and status class.',
-      labelNames: ['model', 'version', 'endpoint', 'status'] as const,
+      help: 'Requests by protocol (http, grpc), model, version, endpoint template or gRPC method, and status class.',
+      labelNames: ['protocol', 'model', 'version', 'endpoint', 'status'] as const,
       registers: [registry],
     }),
     requestDuration: new Histogram({
       name: 'driftgate_request_duration_seconds',
-      help: 'Time from request arrival to response, by model, version, endpoint and status class.',
-      labelNames: ['model', 'version', 'endpoint', 'status'] as const,
+      help: 'Time from request arrival to response, by protocol, model, version, endpoint and status class.',
+      labelNames: ['protocol', 'model', 'version', 'endpoint', 'status'] as const,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),

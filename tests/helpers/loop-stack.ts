@@ -28,6 +28,7 @@ export function loopConfigOverrides(repo: string, dir: string, policy: unknown =
     retrainMinHoldout: 40,
     watchLabels: 100,
     port: 0,
+    grpcPort: 0,
     host: '127.0.0.1',
     pollIntervalMs: 0,
     warmupRuns: 1,

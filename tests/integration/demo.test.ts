@@ -99,6 +99,7 @@ describe('driftgate demo', () => {
         retrainMinHoldout: 60,
         watchLabels: 100,
         port: 0,
+        grpcPort: 0,
         host: '127.0.0.1',
         pollIntervalMs: 0,
         warmupRuns: 1,

@@ -82,6 +82,7 @@ describe('gateway with the embedded monitor draining a backlog', () => {
         spoolDir: join(dir, 'spool'),
         monitorStore: join(dir, 'monitor.db'),
         port: 0,
+        grpcPort: 0,
         host: '127.0.0.1',
         pollIntervalMs: 0,
         warmupRuns: 1,

@@ -550,7 +550,7 @@ describe('gateway API', () => {
       assert.ok(notFound.length >= 1);
       assert.ok(notFound.every((s) => s.labels.model === ''));
       for (const s of find('driftgate_requests_total')) {
-        assert.deepEqual(Object.keys(s.labels).sort(), ['endpoint', 'model', 'status', 'version']);
+        assert.deepEqual(Object.keys(s.labels).sort(), ['endpoint', 'model', 'protocol', 'status', 'version']);
         assert.match(s.labels.status!, /^[1-5]xx$/);
         assert.ok(!/no-such-model|[0-9a-f]{8}-[0-9a-f]{4}/.test(s.labels.endpoint!), `endpoint label is a template: ${s.labels.endpoint}`);
       }

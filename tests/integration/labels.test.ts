@@ -27,6 +27,7 @@ describe('POST /v2/models/{m}/labels', () => {
         modelRepo: tempRepo(['iris-onnx', 'delivery-onnx']),
         spoolDir: mkdtempSync(join(tmpdir(), 'dg-labels-')),
         port: 0,
+        grpcPort: 0,
         host: '127.0.0.1',
         pollIntervalMs: 0,
         warmupRuns: 1,

@@ -282,6 +282,7 @@ describe('the commands in README.md', { timeout: 120_000 }, () => {
           // promoted, the job the README shows.
           gateTolerance: 1,
           port: 0,
+          grpcPort: 0,
           monitorPort: 0,
           host: '127.0.0.1',
           warmupRuns: 1,
