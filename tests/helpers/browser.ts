@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { waitFor as poll } from './wait.js';
 
 /** Where the browser is: CHROMIUM_PATH, else Debian's and other usual places. */
 export function findChromium(): string | undefined {
@@ -165,12 +166,7 @@ export class HeadlessBrowser {
 
   /** Polls an expression until it is truthy. */
   async waitFor(expression: () => string, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await this.evaluate<boolean>(`Boolean(${expression()})`).catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await poll(what, timeoutMs, () => this.evaluate<boolean>(`Boolean(${expression()})`).catch(() => false), 100);
   }
 
   /** A PNG of the page; `fullPage` captures its whole height. */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './wait.js';
 
 export interface PromSample {
   metric: Record<string, string>;
@@ -52,21 +53,22 @@ export async function startPrometheus(binary: string, opts: { job: string; targe
   };
 
   const until = async (expr: string, ms: number, ok: (series: PromSample[]) => boolean = (s) => s.length > 0): Promise<PromSample[]> => {
-    const deadline = Date.now() + ms;
     let last: PromSample[] = [];
     let error: unknown;
-    while (Date.now() < deadline) {
+    const holds = async () => {
       try {
         last = await query(expr);
         error = undefined;
-        if (ok(last)) return last;
+        return ok(last);
       } catch (err) {
         // Not up yet (a refused connection), or the expression is wrong: report the latter at the end.
         error = err;
+        return false;
       }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out after ${ms} ms waiting for ${expr}: ${error instanceof Error ? error.message : JSON.stringify(last)}`);
+    };
+    // Every 500 ms: Prometheus evaluates rules once a second, asking more often finds nothing new.
+    await waitFor(() => `${expr}: ${error instanceof Error ? error.message : JSON.stringify(last)}`, ms, holds, 500);
+    return last;
   };
 
   return {
