@@ -14,9 +14,11 @@ ENV NODE_ENV=production PORT=8080 DRIFTGATE_MODEL_REPO=/models
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The gRPC server loads the vendored protocol files at run time, from the package root.
+COPY proto ./proto
 COPY models /models
 USER node
-EXPOSE 8080
+EXPOSE 8080 8001
 # SIGTERM: readiness off, in-flight requests finish, then exit (DRIFTGATE_SHUTDOWN_GRACE_MS).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/cli/main.js"]
