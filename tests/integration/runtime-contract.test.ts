@@ -174,7 +174,7 @@ describe('WorkerRuntime', () => {
     runtime.onBroken((err) => heard.push(err));
     assert.equal((await runtime.run(new Float32Array(4), 1)).length, 3, 'zero input is answered');
     const stuck = runtime.run(Float32Array.from([1, 2, 3, 4]), 1).then(() => undefined, (err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // time for the thread to be spinning when end() comes
     const reason = new Error('hung');
     const endedAt = performance.now();
     await runtime.end(reason);
@@ -192,7 +192,7 @@ describe('WorkerRuntime', () => {
     try {
       const row = Float32Array.from([1, 2, 3, 4]);
       const calls = [1, 2, 3].map(() => runtime.run(row, 1).then(() => undefined, (err: unknown) => err));
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200)); // time for the first call to be inside onnxruntime when end() comes
       const reason = new Error('hung');
       const endedAt = performance.now();
       const ended = runtime.end(reason);
