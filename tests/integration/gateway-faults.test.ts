@@ -107,10 +107,8 @@ describe('gateway faults', { timeout: 300_000 }, () => {
       await waitFor('the slow model to have a worker that answers', STEP_MS, () => slowVersion.canServe);
       // Each call ends when its worker is given up, and is counted then.
       let callsBefore = 0;
-      for (const deadline = Date.now() + 20_000; Date.now() < deadline && callsBefore < 2; ) {
-        await new Promise((r) => setTimeout(r, 100));
-        callsBefore = await metricValue(gw.url, 'driftgate_inference_duration_seconds_count', { model: 'slow', version: '1' });
-      }
+      const counted = async () => (callsBefore = await metricValue(gw.url, 'driftgate_inference_duration_seconds_count', { model: 'slow', version: '1' })) >= 2;
+      await waitFor(() => `two runtime calls counted (${callsBefore} so far)`, 20_000, counted, 100);
       assert.equal(callsBefore, 2, 'two runtime calls were made');
 
       const open = await post(`${gw.url}/v2/models/slow/infer`, { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: Object.values(IRIS_ROW) }] });
