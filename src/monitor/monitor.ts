@@ -3,22 +3,33 @@
 // publishes its decisions on the model-events topic. One batch of events is applied in one store transaction (events, state
 // snapshots and the decisions' outbox together), and the bus commits the batch only afterwards: at
 // least once end to end, and idempotent on replay because the store ignores ids it already has.
-import type { Counter, Registry } from 'prom-client';
-import { consumeEvents, DEAD_LETTER_HEADERS, describeError, drainOutbox, EVENT_SCHEMA_VERSION, silentLogger, toLabeledMessage, toModelEventMessage } from '../core/index.js';
-import type { EventBatch, EventBus, EventTopics, LabelEvent, LabeledEvent, Logger, OutgoingMessage, PredictionEvent, Subscription } from '../core/index.js';
+// This class orchestrates; the join (join.ts), the windows and performance (version-evaluator.ts),
+// the outbox (monitor-outbox.ts), version states (version-states.ts), label coverage and consumer lag
+// each have a collaborator of their own.
+import type { Registry } from 'prom-client';
+import { consumeEvents, silentLogger } from '../core/index.js';
+import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, PredictionEvent, Subscription } from '../core/index.js';
+import { BatchEffects } from './batch-effects.js';
 import type { ModelCatalog } from './catalog.js';
-import { evaluateLabels, evaluateWindow } from './drift.js';
-import type { ColumnDrift, DriftReport } from './drift.js';
-import { VersionHistory } from './history.js';
-import type { PerformancePoint, WindowPoint } from './history.js';
+import { ConsumerLagReader } from './consumer-lag.js';
+import { PredictionLabelJoin } from './join.js';
+import { LabelCoverage } from './label-coverage.js';
 import { createMonitorMetrics } from './metrics.js';
 import type { MonitorMetrics } from './metrics.js';
-import { LABEL_COLUMN, PREDICTION_COLUMN, VersionState } from './model-state.js';
-import { expectedMetric, performanceDrop } from './performance.js';
-import { onPerformance, onWindow, policyFor } from './policy.js';
-import type { Decision, MonitorPolicy } from './policy.js';
-import type { MonitorStore, StoredPrediction, WaitingPrediction } from './store.js';
-import { checkLabel, checkPrediction, joinProblem, labelProblem, normaliseLabel, predictedValue } from './validate.js';
+import { PREDICTION_COLUMN } from './model-state.js';
+import type { VersionState } from './model-state.js';
+import { MonitorOutbox } from './monitor-outbox.js';
+import type { JoinedPair } from './monitor-outbox.js';
+import { summarise, timelineOf } from './monitor-views.js';
+import type { ModelTimeline, VersionSummary } from './monitor-views.js';
+import type { MonitorPolicy } from './policy.js';
+import type { MonitorStore } from './store.js';
+import { normaliseLabel, predictedValue } from './validate.js';
+import { VersionEvaluator } from './version-evaluator.js';
+import { reportDecision } from './version-metrics.js';
+import { VersionStates, stateKey } from './version-states.js';
+
+export type { ModelTimeline, VersionSummary } from './monitor-views.js';
 
 export interface DriftMonitorOptions {
   bus: EventBus;
@@ -46,71 +57,36 @@ export interface DriftMonitorOptions {
   publishLabeled?: boolean;
 }
 
-/** What one version looks like to an operator (GET /monitor/models). */
-export interface VersionSummary {
-  model: string;
-  version: number;
-  reference: 'manifest' | 'live' | 'collecting';
-  lastWindow: DriftReport | undefined;
-  lastLabelDrift: ColumnDrift | undefined;
-  performance: ReturnType<VersionState['performance']['current']>;
-  expected: number | undefined;
-  drop: number | undefined;
-  policy: VersionState['policyState'];
-}
-
-/** A model's recent performance verdicts and drift windows over all its versions (GET /monitor/models/{m}/timeline). */
-export interface ModelTimeline {
-  model: string;
-  task: 'classification' | 'regression';
-  /** Oldest first, at most the limit asked for; `ts` in event time (ms). */
-  points: (PerformancePoint & { version: number })[];
-  /** Oldest first, at most the limit asked for. */
-  windows: (WindowPoint & { version: number })[];
-}
-
 export class DriftMonitor {
   readonly metrics: MonitorMetrics;
   private readonly logger: Logger;
-  private readonly versions = new Map<string, VersionState>();
-  /** Newest version seen per model, so a new version inherits the previous one's cooldown. */
-  private readonly newestVersion = new Map<string, number>();
-  /** Joined and expired predictions per model since the store began; kept in the store. */
-  private readonly coverage = new Map<string, { joined: number; expired: number }>();
-  private readonly coverageTouched = new Set<string>();
+  private readonly versions: VersionStates;
+  private readonly coverage: LabelCoverage;
+  private readonly outbox: MonitorOutbox;
+  private readonly join: PredictionLabelJoin;
+  private readonly evaluator: VersionEvaluator;
+  private readonly lag: ConsumerLagReader;
   private subscription: Subscription | undefined;
   private watermark: number;
-  private lagTimer: NodeJS.Timeout | undefined;
-  private outboxBusy = false;
-  /**
-   * Counter updates of the batch in progress. They are applied only once its transaction has
-   * committed, so a batch that rolls back and comes again is not counted twice.
-   */
-  private countLater: (() => void)[] = [];
-  /** Set when decisions could not be published: every later batch tries again. */
-  private outboxPending = true;
-  private readonly joinTtlMs: number;
-  private readonly maxPending: number;
-  private readonly maxEarlyLabels: number;
-  private readonly performanceEvery: number;
-  /** Per prediction id in the batch being checked: the models (and versions) that predicted it. */
-  private batchPredictions = new Map<string, Map<string, number>>();
-  /** The waiting prediction (or null: none) the checks found for a label, so applying it looks up nothing more. */
-  private readonly waitingFor = new WeakMap<LabelEvent, WaitingPrediction | null>();
-  /** Histories of versions not in memory, read from their stored snapshot for the timeline (they get no new events). */
-  private readonly storedHistories = new Map<string, VersionHistory>();
-  /** Models whose early-label gauge was set, so one that empties is set back to 0. */
-  private readonly earlyReported = new Set<string>();
 
   constructor(private readonly opts: DriftMonitorOptions) {
-    this.logger = opts.logger ?? silentLogger;
-    this.metrics = createMonitorMetrics(opts.registry);
-    this.joinTtlMs = opts.joinTtlMs ?? 7 * 24 * 3600 * 1000;
-    this.maxPending = opts.maxPending ?? 1_000_000;
-    this.maxEarlyLabels = opts.maxEarlyLabels ?? 100_000;
-    this.performanceEvery = opts.performanceEvery ?? 50;
-    this.watermark = opts.store.getState<number>('watermark') ?? 0;
-    this.reportPending();
+    const { store, catalog, bus, topics, registry } = opts;
+    const logger = (this.logger = opts.logger ?? silentLogger);
+    this.metrics = createMonitorMetrics(registry);
+    this.versions = new VersionStates({ store, catalog, policy: opts.policy, logger });
+    this.coverage = new LabelCoverage(store, this.metrics.labelCoverage);
+    const source = opts.source ?? '/driftgate/monitor';
+    this.outbox = new MonitorOutbox({ store, bus, topics, registry, logger, source, publishLabeled: opts.publishLabeled !== false });
+    const bounds = {
+      ttlMs: opts.joinTtlMs ?? 7 * 24 * 3600 * 1000,
+      maxPendingPredictions: opts.maxPending ?? 1_000_000,
+      maxEarlyLabels: opts.maxEarlyLabels ?? 100_000,
+    };
+    this.join = new PredictionLabelJoin({ store, catalog, outbox: this.outbox, metrics: this.metrics, bounds });
+    this.evaluator = new VersionEvaluator(this.metrics, logger, opts.performanceEvery ?? 50);
+    this.lag = new ConsumerLagReader({ bus, topics, groupId: this.groupId, gauge: this.metrics.consumerLag, logger });
+    this.watermark = store.getState<number>('watermark') ?? 0;
+    this.join.reportWaiting();
   }
 
   get groupId(): string {
@@ -119,54 +95,24 @@ export class DriftMonitor {
 
   /** Subscribes to the prediction and label topics and publishes any decisions left from before. */
   async start(): Promise<void> {
-    const { bus, topics, catalog } = this.opts;
     this.subscription = await consumeEvents({
-      bus,
+      bus: this.opts.bus,
       groupId: this.groupId,
-      topics,
+      topics: this.opts.topics,
       registry: this.opts.registry,
       logger: this.logger,
       fromBeginning: true,
-      checks: {
-        prepare: async (batch) => {
-          await catalog.ensure(batch.predictions.map((p) => [p.model, p.version] as const));
-          await catalog.ensureModels(batch.labels.map((l) => l.model));
-          this.batchPredictions = indexById(batch.predictions);
-        },
-        prediction: (event) => checkPrediction(catalog, event),
-        label: (event) => checkLabel(catalog, event) ?? this.checkJoin(event),
-      },
+      checks: this.join.checks,
       handlers: { batch: (batch) => this.apply(batch) },
     });
     void this.flushOutbox();
-    const lagEvery = this.opts.lagIntervalMs ?? 10_000;
-    if (lagEvery > 0) {
-      this.lagTimer = setInterval(() => void this.readLag(), lagEvery);
-      this.lagTimer.unref();
-    }
+    this.lag.start(this.opts.lagIntervalMs ?? 10_000);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.lagTimer);
+    this.lag.stop();
     await this.subscription?.stop();
     this.subscription = undefined;
-  }
-
-  /**
-   * The label's side of the join, checked before its batch is applied so a label that cannot join is
-   * dead-lettered on its own (joinProblem). The store is written only by this subscription's handler,
-   * which has finished the previous batch, so reading it here sees every pair applied so far.
-   */
-  private checkJoin(event: LabelEvent): string | undefined {
-    const pairs = this.opts.store.pairsOf(event.id);
-    const inBatch = this.batchPredictions.get(event.id);
-    const problem = joinProblem(this.opts.catalog, event, pairs, inBatch);
-    // What applying the label needs to know, unless a prediction of the batch may change it
-    if (problem === undefined && !inBatch?.has(event.model)) {
-      const pair = pairs.find((p) => p.model === event.model);
-      this.waitingFor.set(event, pair?.hasPrediction && !pair.hasLabel ? pair.prediction : null);
-    }
-    return problem;
   }
 
   /**
@@ -175,321 +121,84 @@ export class DriftMonitor {
    */
   async apply(batch: EventBatch): Promise<void> {
     const timer = this.metrics.batchDuration.startTimer();
-    const decisions: { state: VersionState; decision: Decision }[] = [];
-    this.countLater = [];
+    const effects = new BatchEffects();
     try {
-      this.opts.store.transaction(() => this.applyInTransaction(batch, decisions));
+      this.opts.store.transaction(() => this.applyInTransaction(batch, effects));
     } catch (err) {
       // The store rolled back; in-memory state may be ahead of it, so rebuild it from the store.
       this.versions.clear();
-      this.storedHistories.clear();
-      this.newestVersion.clear();
       this.coverage.clear();
-      this.coverageTouched.clear();
       this.watermark = this.opts.store.getState<number>('watermark') ?? 0;
       throw err;
     } finally {
       timer();
     }
-    for (const count of this.countLater) count();
-    this.countLater = [];
-    for (const { state, decision } of decisions) this.reportDecision(state, decision);
-    this.reportPending();
+    effects.committed();
+    for (const { state, decision } of effects.decisions) reportDecision(this.metrics, this.logger, state, decision);
+    this.join.reportWaiting();
     if (this.watermark > 0) this.metrics.eventTimeLag.set(Math.max(0, (Date.now() - this.watermark) / 1000));
-    if (decisions.length > 0 || this.outboxPending) await this.flushOutbox();
+    if (effects.decisions.length > 0 || this.outbox.pending) await this.flushOutbox();
   }
 
-  private reportPending(): void {
-    const pending = this.opts.store.pendingCounts();
-    this.metrics.pending.set({ kind: 'prediction' }, pending.predictions);
-    this.metrics.pending.set({ kind: 'label' }, pending.labels);
-    const early = this.opts.store.earlyLabelCounts();
-    for (const model of this.earlyReported) if (!early.has(model)) this.metrics.earlyLabels.set({ model }, 0);
-    this.earlyReported.clear();
-    for (const [model, n] of early) {
-      this.metrics.earlyLabels.set({ model }, n);
-      this.earlyReported.add(model);
-    }
-  }
-
-  private applyInTransaction(batch: EventBatch, decisions: { state: VersionState; decision: Decision }[]): void {
+  private applyInTransaction(batch: EventBatch, effects: BatchEffects): void {
     const { store } = this.opts;
-    const touched = new Set<VersionState>();
-    for (const event of batch.predictions) this.applyPrediction(event, touched, decisions);
-    for (const event of batch.labels) this.applyLabel(event, touched, decisions);
+    for (const event of batch.predictions) this.applyPrediction(event, effects);
+    for (const event of batch.labels) this.applyLabel(event, effects);
 
-    for (const e of store.expire(this.watermark, { ttlMs: this.joinTtlMs, maxPendingPredictions: this.maxPending, maxEarlyLabels: this.maxEarlyLabels })) {
-      this.countLater.push(() => this.metrics.expired.inc({ model: e.model, kind: e.kind, reason: e.reason }, e.count));
-      if (e.kind === 'prediction') this.countCoverage(e.model, 0, e.count);
+    for (const e of this.join.expire(this.watermark, effects)) {
+      if (e.kind === 'prediction') this.coverage.count(e.model, 0, e.count);
     }
     const models = new Set<string>();
-    for (const state of touched) {
+    for (const state of effects.touched) {
       store.putState(stateKey(state.manifest.name, state.manifest.version), state.snapshot());
       models.add(state.manifest.name);
     }
     for (const model of models) store.trimLabeled(model);
-    for (const model of this.coverageTouched) store.putState(`coverage:${model}`, this.coverage.get(model));
-    this.coverageTouched.clear();
-    for (const { state, decision } of decisions) this.recordDecision(state, decision);
+    this.coverage.save();
+    for (const { state, decision } of effects.decisions) this.outbox.recordDecision(state, decision);
     store.putState('watermark', this.watermark);
   }
 
-  private applyPrediction(event: PredictionEvent, touched: Set<VersionState>, decisions: { state: VersionState; decision: Decision }[]): void {
+  private applyPrediction(event: PredictionEvent, effects: BatchEffects): void {
     const ts = Date.parse(event.ts);
     this.watermark = Math.max(this.watermark, ts);
-    const stored: StoredPrediction = {
-      id: event.id,
-      model: event.model,
-      version: event.version,
-      ts,
-      features: JSON.stringify(event.features),
-      output: JSON.stringify(event.output),
-    };
-    // An early label was checked against the model's newest version; this prediction's may differ.
-    const manifest = this.opts.catalog.get(event.model, event.version);
-    const judge = manifest && ((label: string) => labelProblem(manifest, JSON.parse(label) as string | number));
-    const result = this.opts.store.addPrediction(stored, judge);
-    if (result.status === 'pending' && result.rejectedLabel) {
-      const { label, labeledTs, reason } = result.rejectedLabel;
-      this.deadLetterLabel({ id: event.id, model: event.model, label: JSON.parse(label) as string | number, ts: labeledTs }, `the prediction was made by version ${event.version}: ${reason}`);
-    }
-    if (result.status === 'duplicate') {
-      this.countLater.push(() => this.metrics.duplicates.inc({ kind: 'prediction' }));
-      return;
-    }
-    const state = this.versionState(event.model, event.version);
+    const added = this.join.addPrediction(event, ts, effects);
+    if (!added) return;
+    const state = this.versions.get(event.model, event.version);
     if (!state) return;
-    touched.add(state);
+    effects.touched.add(state);
     const row: Record<string, number | string | null | undefined> = { ...(event.features as Record<string, number | string | null>) };
     row[PREDICTION_COLUMN] = predictedValue(event);
-    if (!state.collectReference(row)) {
-      state.window.add(row, ts);
-      while (state.window.ready(ts)) this.evaluateDataWindow(state, decisions);
-    }
-    if (result.status === 'joined') {
-      const label = JSON.parse(result.label) as string | number;
-      this.applyJoin(state, predictedValue(event), label, ts, result.labeledTs, touched, decisions);
-      this.publishJoined(state, event.id, ts, result.labeledTs, stored.features, event.output, label);
+    this.evaluator.addPrediction(state, row, ts, effects);
+    if (added.joined) {
+      const { label, labeledTs } = added.joined;
+      const { features } = added.stored;
+      this.applyJoin(state, predictedValue(event), { id: event.id, ts, labelTs: labeledTs, features: () => features, output: event.output, label }, effects);
     }
   }
 
-  private applyLabel(event: LabelEvent, touched: Set<VersionState>, decisions: { state: VersionState; decision: Decision }[]): void {
+  private applyLabel(event: LabelEvent, effects: BatchEffects): void {
     const ts = Date.parse(event.ts);
     this.watermark = Math.max(this.watermark, ts);
-    // joinProblem has turned away labels the version cannot judge; this catches a manifest it lacked then
-    const judge = (p: { model: string; version: number }) => {
-      const manifest = this.opts.catalog.get(p.model, p.version);
-      const problem = manifest && labelProblem(manifest, event.label);
-      return problem && `the prediction was made by version ${p.version}: ${problem}`;
-    };
-    const result = this.opts.store.addLabel({ id: event.id, model: event.model, label: JSON.stringify(event.label), ts }, judge, this.waitingFor.get(event));
-    if (result.status === 'duplicate') {
-      // The first label of a pair is kept (docs/monitoring.md, "Second labels"); repeats and conflicts are counted.
-      const value = result.sameValue ? 'same' : 'different';
-      this.countLater.push(() => {
-        this.metrics.duplicates.inc({ kind: 'label' });
-        this.metrics.labelDuplicates.inc({ model: event.model, value });
-      });
-      return;
-    }
-    if (result.status === 'rejected') {
-      this.deadLetterLabel({ id: event.id, model: event.model, label: event.label, ts }, result.reason);
-      return;
-    }
-    if (result.status !== 'joined') return;
-    const p = result.prediction;
-    const state = this.versionState(p.model, p.version);
+    const p = this.join.addLabel(event, ts, effects);
+    if (!p) return;
+    const state = this.versions.get(p.model, p.version);
     if (!state) return;
-    touched.add(state);
+    effects.touched.add(state);
     const output = JSON.parse(p.output) as PredictionEvent['output'];
-    this.applyJoin(state, predictedValue({ output }), event.label, p.ts, ts, touched, decisions);
-    const features = this.opts.publishLabeled === false ? undefined : this.opts.store.featuresOf(event.id, p.model);
-    if (features !== undefined) this.publishJoined(state, event.id, p.ts, ts, features, output, event.label);
+    const features = () => this.opts.store.featuresOf(event.id, p.model);
+    this.applyJoin(state, predictedValue({ output }), { id: event.id, ts: p.ts, labelTs: ts, features, output, label: event.label }, effects);
   }
 
-  /**
-   * Hands a joined example to the retrain loop (`driftgate.labeled`, key = model) through the outbox,
-   * in the batch's transaction: every monitor of a group publishes its share, and the retrainer that
-   * owns the model sees them all.
-   */
-  private publishJoined(state: VersionState, id: string, ts: number, labelTs: number, featuresJson: string, output: PredictionEvent['output'], label: string | number): void {
-    if (this.opts.publishLabeled === false) return;
-    const { name: model, version } = state.manifest;
-    const message = toLabeledMessage(
-      {
-        id,
-        model,
-        version,
-        ts: new Date(ts).toISOString(),
-        label_ts: new Date(labelTs).toISOString(),
-        features: JSON.parse(featuresJson) as LabeledEvent['features'],
-        label: normaliseLabel(state.manifest, label),
-        output,
-      },
-      this.opts.source ?? '/driftgate/monitor',
-    );
-    this.opts.store.addOutbox(this.opts.topics.labeled, message.key, JSON.stringify(message));
-    this.outboxPending = true;
-  }
-
-  private applyJoin(
-    state: VersionState,
-    predicted: string | number,
-    label: string | number,
-    predictionTs: number,
-    labelTs: number,
-    touched: Set<VersionState>,
-    decisions: { state: VersionState; decision: Decision }[],
-  ): void {
-    touched.add(state);
-    const model = state.manifest.name;
-    const actual = normaliseLabel(state.manifest, label);
-    state.performance.add(predicted, actual);
-    state.joined += 1;
-    this.countLater.push(() => {
-      this.metrics.labelsJoined.inc({ model });
-      this.metrics.labelLag.observe({ model }, Math.max(0, labelTs - predictionTs) / 1000);
-    });
-    this.countCoverage(model, 1, 0);
-
-    state.labelWindow.add({ [LABEL_COLUMN]: actual }, labelTs);
-    while (state.labelWindow.ready(labelTs)) this.evaluateLabelWindow(state);
-
-    if (state.joined % this.performanceEvery === 0) this.judgePerformance(state, labelTs, decisions);
-  }
-
-  private evaluateDataWindow(state: VersionState, decisions: { state: VersionState; decision: Decision }[]): void {
-    const contents = state.window.take();
-    const references = state.references;
-    if (!references) return;
-    const policy = state.policy;
-    const report = evaluateWindow({
-      contents,
-      references,
-      features: state.featureNames,
-      overrides: state.overrides,
-      thresholds: policy.thresholds,
-      datasetDriftShare: policy.datasetDriftShare,
-      bonferroni: policy.bonferroni,
-    });
-    const { name: model, version } = state.manifest;
-    const labels = { model, version: String(version) };
-    for (const c of report.columns) {
-      this.metrics.driftScore.set({ ...labels, feature: c.column, test: c.test }, finiteOr(c.score, 1e9));
-      if (c.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: c.column, test: c.test }, c.pValue);
-      this.metrics.featureDrifted.set({ ...labels, feature: c.column }, c.drifted ? 1 : 0);
-    }
-    this.metrics.driftShare.set(labels, report.share);
-    this.metrics.driftDetected.set(labels, report.datasetDrift ? 1 : 0);
-    this.countLater.push(() => this.metrics.windows.inc({ ...labels, kind: 'data', result: report.datasetDrift ? 'drift' : 'no_drift' }));
-    state.lastWindow = report;
-    state.history.addWindow(report);
-    this.logger.debug('window evaluated', { model, version, window: report.windowIndex, share: report.share, drift: report.datasetDrift });
-
-    const verdict = {
-      windowIndex: report.windowIndex,
-      endTime: report.endTime,
-      datasetDrift: report.datasetDrift,
-      share: report.share,
-      samples: report.samples,
-      drifted: report.features
-        .filter((f) => f.drifted)
-        .map((f) => (f.pValue === undefined ? { feature: f.column, test: f.test, score: f.score } : { feature: f.column, test: f.test, score: f.score, pValue: f.pValue })),
-    };
-    const result = onWindow(policy, state.policyState, verdict);
-    state.policyState = result.state;
-    const prediction = report.prediction;
-    for (const decision of result.decisions) {
-      if (prediction && decision.type === 'drift.detected') decision.evidence['prediction'] = columnEvidence(prediction);
-      const label = state.lastLabelDrift;
-      if (label && decision.type === 'drift.detected') decision.evidence['label'] = columnEvidence(label);
-      decisions.push({ state, decision });
-    }
-  }
-
-  private evaluateLabelWindow(state: VersionState): void {
-    const contents = state.labelWindow.take();
-    const reference = state.labelReference;
-    if (!reference) return;
-    const drift = evaluateLabels(reference, contents, LABEL_COLUMN, state.policy.thresholds);
-    if (!drift) return;
-    const { name: model, version } = state.manifest;
-    const labels = { model, version: String(version) };
-    this.metrics.driftScore.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, finiteOr(drift.score, 1e9));
-    if (drift.pValue !== undefined) this.metrics.driftPValue.set({ ...labels, feature: LABEL_COLUMN, test: drift.test }, drift.pValue);
-    this.metrics.featureDrifted.set({ ...labels, feature: LABEL_COLUMN }, drift.drifted ? 1 : 0);
-    this.countLater.push(() => this.metrics.windows.inc({ ...labels, kind: 'label', result: drift.drifted ? 'drift' : 'no_drift' }));
-    state.lastLabelDrift = drift;
-  }
-
-  private judgePerformance(state: VersionState, time: number, decisions: { state: VersionState; decision: Decision }[]): void {
-    const current = state.performance.current();
-    const { name: model, version } = state.manifest;
-    const labels = { model, version: String(version) };
-    state.history.addPerformance(time, current);
-    if (current.task === 'classification') {
-      this.metrics.accuracy.set(labels, current.accuracy);
-      this.metrics.f1.set(labels, current.macroF1);
-    } else {
-      this.metrics.mae.set(labels, current.mae);
-      this.metrics.rmse.set(labels, current.rmse);
-    }
-    this.metrics.performanceLabels.set(labels, current.count);
-    const metric = state.metric;
-    const live = liveMetric(current, metric);
-    if (live === undefined) return;
-    const expected = expectedMetric(state.manifest.metrics, metric);
-    const drop = expected === undefined ? undefined : performanceDrop(metric, expected, live);
-    if (drop !== undefined) this.metrics.performanceDrop.set({ ...labels, metric }, drop);
-    const result = onPerformance(state.policy, state.policyState, { time, metric, live, expected, drop, labels: current.count });
-    state.policyState = result.state;
-    for (const decision of result.decisions) decisions.push({ state, decision });
-  }
-
-  /**
-   * A label the consumer's checks could not turn away (it had waited for its prediction, or its
-   * version's manifest was not known then) goes to the dead-letter topic through the outbox, in the
-   * batch's transaction, with the reason and the labels topic as its source (its offset is long
-   * committed, so there is none).
-   */
-  private deadLetterLabel(label: { id: string; model: string; label: string | number; ts: number }, reason: string): void {
-    const { topics, store } = this.opts;
-    const event: LabelEvent = { schema: EVENT_SCHEMA_VERSION, id: label.id, model: label.model, label: label.label, ts: new Date(label.ts).toISOString() };
-    const message: OutgoingMessage = {
-      key: label.id,
-      value: JSON.stringify(event),
-      headers: { [DEAD_LETTER_HEADERS.reason]: reason.slice(0, 1000), [DEAD_LETTER_HEADERS.topic]: topics.labels },
-    };
-    store.addOutbox(topics.deadLetter, message.key, JSON.stringify(message));
-    this.outboxPending = true;
-    this.countLater.push(() => {
-      // the consumer's counter, shared through the registry (absent when the monitor runs without a bus)
-      const counter = this.opts.registry.getSingleMetric('driftgate_events_dead_lettered_total') as Counter<'topic' | 'reason'> | undefined;
-      counter?.inc({ topic: topics.labels, reason: 'rejected' });
-      this.logger.warn('event dead-lettered', { topic: topics.labels, id: label.id, model: label.model, reason: reason.slice(0, 300) });
-    });
-  }
-
-  /** Durable part of a decision: history row and, for bus event types, an outbox entry. */
-  private recordDecision(state: VersionState, decision: Decision): void {
-    const { name: model, version } = state.manifest;
-    const details = { ...decision.evidence, ...('reason' in decision ? { reason: decision.reason } : {}), ...('kind' in decision ? { kind: decision.kind } : {}) };
-    this.opts.store.addDecision(model, version, decision.type, decision.time, details);
-    if (decision.type === 'drift.cleared') return;
-    const message = toModelEventMessage(
-      { type: decision.type, model, version, ts: new Date(decision.time).toISOString(), details },
-      this.opts.source ?? '/driftgate/monitor',
-    );
-    this.opts.store.addOutbox(this.opts.topics.modelEvents, message.key, JSON.stringify(message));
-  }
-
-  /** Logs and metrics of a decision, once its transaction has committed. */
-  private reportDecision(state: VersionState, decision: Decision): void {
-    const { name: model, version } = state.manifest;
-    const reason = 'reason' in decision ? decision.reason : decision.kind;
-    this.metrics.decisions.inc({ model, type: decision.type, reason });
-    this.metrics.lastDecision.set({ model, type: decision.type }, decision.time / 1000);
-    this.logger.info('monitor decision', { model, version, type: decision.type, reason, evidence: decision.evidence });
+  /** A joined pair: label coverage, the version's performance and label window, and the pair for the retrain loop. */
+  private applyJoin(state: VersionState, predicted: string | number, pair: JoinedPair, effects: BatchEffects): void {
+    effects.touched.add(state);
+    const actual = normaliseLabel(state.manifest, pair.label);
+    const joined = { predicted, actual, predictionTs: pair.ts, labelTs: pair.labelTs };
+    this.evaluator.addJoined(state, joined, effects);
+    this.coverage.count(state.manifest.name, 1, 0);
+    this.evaluator.judgeJoined(state, joined, effects);
+    this.outbox.publishJoined(state, pair);
   }
 
   /**
@@ -497,81 +206,12 @@ export class DriftMonitor {
    * failure the entries stay and are retried with the next batch.
    */
   async flushOutbox(): Promise<void> {
-    if (this.outboxBusy) return;
-    this.outboxBusy = true;
-    try {
-      await drainOutbox(this.opts.store, this.opts.bus);
-      this.outboxPending = false;
-    } catch (err) {
-      this.outboxPending = true;
-      this.logger.warn('could not publish monitor decisions; they stay in the outbox and go with the next batch', { error: describeError(err) });
-    } finally {
-      this.outboxBusy = false;
-    }
-  }
-
-  private async readLag(): Promise<void> {
-    const { bus, topics } = this.opts;
-    try {
-      const rows = await bus.consumerLag(this.groupId, [topics.predictions, topics.labels]);
-      const byTopic = new Map<string, number>([
-        [topics.predictions, 0],
-        [topics.labels, 0],
-      ]);
-      for (const r of rows) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + r.lag);
-      for (const [topic, lag] of byTopic) this.metrics.consumerLag.set({ topic }, lag);
-    } catch (err) {
-      this.logger.debug('could not read consumer lag', { error: describeError(err) });
-    }
-  }
-
-  private versionState(model: string, version: number): VersionState | undefined {
-    const key = stateKey(model, version);
-    const known = this.versions.get(key);
-    if (known) return known;
-    const manifest = this.opts.catalog.get(model, version);
-    if (!manifest) return undefined;
-    const policy = policyFor(this.opts.policy, model);
-    const snapshot = this.opts.store.getState<ConstructorParameters<typeof VersionState>[2]>(key);
-    let previous: VersionState | undefined;
-    const newest = this.newestVersion.get(model);
-    if (!snapshot && newest !== undefined && newest !== version) previous = this.versions.get(stateKey(model, newest));
-    const state = new VersionState(manifest, policy, snapshot, previous?.policyState);
-    this.storedHistories.delete(key);
-    for (const problem of state.overrideProblems) this.logger.error('drift policy override ignored', { model, version, problem });
-    this.versions.set(key, state);
-    if (newest === undefined || version > newest) this.newestVersion.set(model, version);
-    return state;
-  }
-
-  private countCoverage(model: string, joined: number, expired: number): void {
-    let c = this.coverage.get(model);
-    if (!c) this.coverage.set(model, (c = this.opts.store.getState<{ joined: number; expired: number }>(`coverage:${model}`) ?? { joined: 0, expired: 0 }));
-    this.coverageTouched.add(model);
-    c.joined += joined;
-    c.expired += expired;
-    this.metrics.labelCoverage.set({ model }, c.joined / Math.max(1, c.joined + c.expired));
+    await this.outbox.flush();
   }
 
   /** Per-version summaries for the status endpoint. */
   summaries(): VersionSummary[] {
-    return [...this.versions.values()].map((state) => {
-      const { name: model, version } = state.manifest;
-      const current = state.performance.current();
-      const expected = expectedMetric(state.manifest.metrics, state.metric);
-      const live = liveMetric(current, state.metric);
-      return {
-        model,
-        version,
-        reference: state.liveReference ? 'collecting' : state.manifest.reference ? 'manifest' : 'live',
-        lastWindow: state.lastWindow,
-        lastLabelDrift: state.lastLabelDrift,
-        performance: current,
-        expected,
-        drop: expected === undefined || live === undefined ? undefined : performanceDrop(state.metric, expected, live),
-        policy: state.policyState,
-      };
-    });
+    return [...this.versions.all()].map(summarise);
   }
 
   /**
@@ -580,69 +220,12 @@ export class DriftMonitor {
    * read from their stored snapshot. Undefined when the monitor knows no version of the model.
    */
   timeline(model: string, limit = 500, windowLimit = 60): ModelTimeline | undefined {
-    const histories = new Map<number, VersionHistory>();
-    let task: ModelTimeline['task'] | undefined;
-    for (const state of this.versions.values()) {
-      if (state.manifest.name !== model) continue;
-      histories.set(state.manifest.version, state.history);
-      task = state.manifest.task;
-    }
-    for (const key of this.opts.store.stateKeys(`version:${model}:`)) {
-      const version = Number(key.slice(key.lastIndexOf(':') + 1));
-      if (!Number.isInteger(version) || histories.has(version)) continue;
-      const manifest = this.opts.catalog.get(model, version) ?? this.opts.catalog.latest(model);
-      if (!manifest) continue;
-      let history = this.storedHistories.get(key);
-      if (!history) {
-        history = VersionHistory.restore(this.opts.store.getState<{ history?: unknown }>(key)?.history, manifest.task);
-        this.storedHistories.set(key, history);
-      }
-      histories.set(version, history);
-      task ??= manifest.task;
-    }
-    if (task === undefined) return undefined;
-    const points: ModelTimeline['points'] = [];
-    const windows: ModelTimeline['windows'] = [];
-    for (const [version, history] of histories) {
-      for (const p of history.performance()) points.push({ ...p, version });
-      for (const w of history.windows()) windows.push({ ...w, version });
-    }
-    const byTime = (a: { ts: number; version: number }, b: { ts: number; version: number }) => a.ts - b.ts || a.version - b.version;
-    return { model, task, points: points.sort(byTime).slice(-limit), windows: windows.sort(byTime).slice(-windowLimit) };
+    const histories = this.versions.histories(model);
+    return histories && timelineOf(model, histories, limit, windowLimit);
   }
 
   /** Decision history from the store. */
   decisions(model?: string, limit?: number) {
     return this.opts.store.decisions(model, limit);
   }
-}
-
-/** Prediction id to the models (and versions) that predicted it, over one batch. */
-function indexById(predictions: readonly PredictionEvent[]): Map<string, Map<string, number>> {
-  const byId = new Map<string, Map<string, number>>();
-  for (const p of predictions) {
-    let models = byId.get(p.id);
-    if (!models) byId.set(p.id, (models = new Map()));
-    if (!models.has(p.model)) models.set(p.model, p.version);
-  }
-  return byId;
-}
-
-function stateKey(model: string, version: number): string {
-  return `version:${model}:${version}`;
-}
-
-function liveMetric(current: ReturnType<VersionState['performance']['current']>, metric: string): number | undefined {
-  if (current.count === 0) return undefined;
-  if (current.task === 'classification') return metric === 'accuracy' ? current.accuracy : metric === 'f1' ? current.macroF1 : undefined;
-  return metric === 'mae' ? current.mae : metric === 'rmse' ? current.rmse : undefined;
-}
-
-function columnEvidence(c: ColumnDrift): Record<string, unknown> {
-  return { test: c.test, score: finiteOr(c.score, null), pValue: c.pValue, drifted: c.drifted };
-}
-
-/** JSON and Prometheus both dislike Infinity (an unseen category gives a chi-squared of Infinity). */
-function finiteOr<T>(x: number, fallback: T): number | T {
-  return Number.isFinite(x) ? x : fallback;
 }

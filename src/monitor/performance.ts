@@ -262,6 +262,13 @@ export function performanceDrop(metric: PerformanceMetric, expected: number, liv
   return expected > 0 ? worse / expected : worse;
 }
 
+/** The live value of `metric` in a performance snapshot; undefined before any label, or for a metric of the other task. */
+export function liveMetric(current: PerformanceSnapshot, metric: PerformanceMetric): number | undefined {
+  if (current.count === 0) return undefined;
+  if (current.task === 'classification') return metric === 'accuracy' ? current.accuracy : metric === 'f1' ? current.macroF1 : undefined;
+  return metric === 'mae' ? current.mae : metric === 'rmse' ? current.rmse : undefined;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
