@@ -6,6 +6,13 @@ import type { Registry } from 'prom-client';
 
 export function createMonitorMetrics(registry: Registry) {
   const registers = [registry];
+  return { ...driftMetrics(registers), ...performanceMetrics(registers), ...joinMetrics(registers), ...processingMetrics(registers) };
+}
+
+export type MonitorMetrics = ReturnType<typeof createMonitorMetrics>;
+
+/** Drift windows: per-column statistics and the dataset verdict. */
+function driftMetrics(registers: Registry[]) {
   return {
     driftScore: new Gauge({
       name: 'driftgate_drift_score',
@@ -43,6 +50,12 @@ export function createMonitorMetrics(registry: Registry) {
       labelNames: ['model', 'version', 'kind', 'result'] as const,
       registers,
     }),
+  };
+}
+
+/** Live performance over the rolling window of joined labels. */
+function performanceMetrics(registers: Registry[]) {
+  return {
     accuracy: new Gauge({ name: 'driftgate_model_accuracy', help: 'Live accuracy over the rolling window of joined labels.', labelNames: ['model', 'version'] as const, registers }),
     f1: new Gauge({ name: 'driftgate_model_f1', help: 'Live macro F1 over the rolling window of joined labels.', labelNames: ['model', 'version'] as const, registers }),
     mae: new Gauge({ name: 'driftgate_model_mae', help: 'Live mean absolute error over the rolling window of joined labels.', labelNames: ['model', 'version'] as const, registers }),
@@ -59,6 +72,12 @@ export function createMonitorMetrics(registry: Registry) {
       labelNames: ['model', 'version'] as const,
       registers,
     }),
+  };
+}
+
+/** The join of predictions and labels: joined, expired, duplicate and waiting entries. */
+function joinMetrics(registers: Registry[]) {
+  return {
     labelsJoined: new Counter({ name: 'driftgate_labels_joined_total', help: 'Predictions joined with their label.', labelNames: ['model'] as const, registers }),
     expired: new Counter({
       name: 'driftgate_join_expired_total',
@@ -103,6 +122,12 @@ export function createMonitorMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+  };
+}
+
+/** The consumer's progress, the policy's decisions and the time a batch takes. */
+function processingMetrics(registers: Registry[]) {
+  return {
     consumerLag: new Gauge({
       name: 'driftgate_monitor_consumer_lag',
       help: 'Messages on the monitor\'s topics not yet committed by its consumer group.',
@@ -134,5 +159,3 @@ export function createMonitorMetrics(registry: Registry) {
     }),
   };
 }
-
-export type MonitorMetrics = ReturnType<typeof createMonitorMetrics>;
