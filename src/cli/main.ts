@@ -2,7 +2,6 @@
 // The `driftgate` command.
 import { ConfigError, createLogger, describeError, loadConfig } from '../core/index.js';
 import { exitOnSignals } from './shutdown.js';
-import { startDriftgate } from './stack.js';
 
 const USAGE = `usage: driftgate <command>
 
@@ -23,6 +22,8 @@ Configuration comes from environment variables (see README); DRIFTGATE_CONFIG na
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // Each command loads only what it uses: the gateway, its runtimes and tfjs come in with the stack.
+  const { startDriftgate } = await import('./stack.js');
   const driftgate = await startDriftgate(config, logger);
   const { gateway, port } = driftgate;
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });

@@ -5,7 +5,7 @@ import { ConfigError, ModelRepository, createEventBus, describeError, eventTopic
 import type { Config, Logger } from '../core/index.js';
 import { loadPolicy, startMonitor } from '../monitor/index.js';
 import { exitOnSignals } from './shutdown.js';
-import { busConfig } from './stack.js';
+import { busConfig } from './bus-config.js';
 
 export async function monitorCommand(config: Config, logger: Logger): Promise<void> {
   if (config.kafkaBrokers.length === 0) {

@@ -6,7 +6,7 @@ import type { Config, Logger } from '../core/index.js';
 import { startRetrainer } from '../lifecycle/index.js';
 import { trainingBackend } from './retrain-backend.js';
 import { exitOnSignals } from './shutdown.js';
-import { busConfig } from './stack.js';
+import { busConfig } from './bus-config.js';
 
 export async function retrainCommand(config: Config, logger: Logger): Promise<void> {
   if (config.kafkaBrokers.length === 0) {

@@ -3,7 +3,8 @@
 // publishes predictions and labels through it. Shut down in reverse order.
 import { Registry } from 'prom-client';
 import { DiskSpool, EventPublisher, ModelRepository, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
-import type { BusConfig, Config, EventBus, Logger } from '../core/index.js';
+import type { Config, EventBus, Logger } from '../core/index.js';
+import { busConfig } from './bus-config.js';
 import { startRetrainer } from '../lifecycle/index.js';
 import type { RunningRetrainer } from '../lifecycle/index.js';
 import { loadPolicy, startMonitor } from '../monitor/index.js';
@@ -29,21 +30,6 @@ export interface Driftgate {
   close(): Promise<void>;
 }
 
-export function busConfig(config: Config): BusConfig {
-  return {
-    kafkaBrokers: config.kafkaBrokers,
-    topicPrefix: config.topicPrefix,
-    topicPartitions: config.topicPartitions,
-    topicReplicationFactor: config.topicReplication,
-    kafkaClientId: config.kafkaClientId,
-    kafkaConnectionTimeoutMs: config.kafkaConnectionTimeoutMs,
-    kafkaRequestTimeoutMs: config.kafkaRequestTimeoutMs,
-    kafkaRetries: config.kafkaRetries,
-    embeddedRetention: config.embeddedRetention,
-    consumerMaxAttempts: config.consumerMaxAttempts,
-    consumerBatchSize: config.consumerBatchSize,
-  };
-}
 
 export interface StartOptions {
   /** Port of the embedded monitor's endpoints; null = none (its metrics still show on the gateway's /metrics). */

@@ -1,4 +1,5 @@
-// The shared core: configuration, errors, logging, the manifest contract, tfjs set-up and file IO.
+// The shared core: configuration, errors, logging, the manifest contract, events and the bus, the model
+// repository. TensorFlow.js has its own entry (tfjs.ts), so a process that never runs a model does not load it.
 export { loadConfig, describeConfig, configOptions, ConfigError } from './config.js';
 export type { Config } from './config.js';
 export {
@@ -33,16 +34,6 @@ export {
 export type { Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
 export { FeatureEncoder } from './encoding.js';
 export type { RawValue } from './encoding.js';
-export { initTf, tf } from './tf.js';
-export type { TfBackendPreference } from './tf.js';
-export {
-  readTfjsArtifacts,
-  loadLayersModelFromDir,
-  loadGraphModelFromDir,
-  saveLayersModelToDir,
-  TFJS_MODEL_FILE,
-  TFJS_WEIGHTS_FILE,
-} from './tfjs-files.js';
 export { profileColumn, seededRandom, quantileOfSorted } from './profile.js';
 export type { ProfileOptions } from './profile.js';
 export {

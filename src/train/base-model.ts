@@ -17,16 +17,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  TFJS_MODEL_FILE,
-  describeError,
-  initTf,
-  inputWidth as manifestInputWidth,
-  loadLayersModelFromDir,
-  outputWidth as manifestOutputWidth,
-  readManifestAt,
-  tf,
-} from '../core/index.js';
+import { describeError, inputWidth as manifestInputWidth, outputWidth as manifestOutputWidth, readManifestAt } from '../core/index.js';
+import { TFJS_MODEL_FILE, initTf, loadLayersModelFromDir, tf } from '../core/tfjs.js';
 import type { Manifest } from '../core/index.js';
 import { importOnnxDense } from './onnx-import.js';
 import {

@@ -3,7 +3,7 @@
 // tfjs has `tf.callbacks.earlyStopping` but its `restoreBestWeights` throws NotImplemented, so this module
 // does both halves itself: a pure patience rule (`observeEpoch`, unit-tested on scripted sequences) and a
 // tracker that snapshots the model's weights whenever the rule sees an improvement.
-import { tf } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 import type { EarlyStoppingOptions } from './types.js';
 
 export type MonitorMode = 'min' | 'max';

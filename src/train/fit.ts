@@ -13,7 +13,8 @@
 // inference mode (`precomputeFeatures`), and a trainable tail trained on those features; the two are
 // stacked again afterwards. This also saves running the frozen part every epoch. Frozen BN layers that
 // do not sit in such a prefix (frozen by name further up) are pinned to inference mode while training.
-import { seededRandom, tf } from '../core/index.js';
+import { seededRandom } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 import { copyLayer, featureExtractor, precomputeFeatures, stackModels } from './base-model.js';
 import type { BestWeightsTracker } from './early-stopping.js';
 import { deriveSeed } from './network.js';

@@ -5,7 +5,8 @@
 // only in, say, a dropout rate start from the same kernels. The layer names are stable (`hidden_1`,
 // `bn_1`, `dropout_1`, ..., `output`) because freezing by name, reports and lineage refer to them.
 import { z } from 'zod';
-import { seededRandom, tf } from '../core/index.js';
+import { seededRandom } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 
 /**
  * Activations a hidden layer may use: the ones the ONNX exporter can write, so every network built here

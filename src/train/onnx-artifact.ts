@@ -1,7 +1,8 @@
 // The optional ONNX copy of a trained version. The export is only written when onnxruntime, fed the
 // same rows, gives the same outputs as tfjs: an ONNX file that silently computes something else would
 // be worse than none.
-import { describeError, seededRandom, tf } from '../core/index.js';
+import { describeError, seededRandom } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 import { exportLayersModelToOnnx } from './onnx-export.js';
 
 /** Largest |tfjs - onnxruntime| / max(1, |tfjs|) accepted on the check rows. */

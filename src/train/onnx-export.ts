@@ -5,7 +5,7 @@
 // name rather than exported approximately.
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 
 const { onnx } = onnxProto;
 

@@ -1,6 +1,6 @@
 // Building the tfjs Sequential model from checked layer plans: one layer per plan, named the way
 // buildNetwork names its layers, with the ONNX weights set in place of the initial ones.
-import { tf } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 import type { DenseActivation, LayerPlan } from './onnx-import-plan.js';
 
 export function materialize(plans: readonly LayerPlan[], inputWidth: number, name: string): tf.Sequential {

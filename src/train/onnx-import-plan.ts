@@ -1,6 +1,6 @@
 // The importer's middle form: the layers to create, read off the ONNX graph but not yet tfjs objects,
 // so shapes can be checked across the whole chain before any weight is allocated.
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 
 // tfjs-layers runs logSoftmax but leaves it out of its activation type.
 export type DenseActivation = NonNullable<Parameters<typeof tf.layers.dense>[0]['activation']>;

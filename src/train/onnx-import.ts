@@ -20,7 +20,7 @@
 // checks the plans' widths, and onnx-import-layers.ts builds the tfjs model from them.
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 import { collectConstants, defaultOpset, inputWidthOf, modelName, pickOutput, tracePath } from './onnx-import-graph.js';
 import { materialize } from './onnx-import-layers.js';
 import { planLayers } from './onnx-import-ops.js';

@@ -2,7 +2,7 @@
 // CSS and inline SVG charts. It references no external resource, so it renders offline, from a CI
 // artifact or an air-gapped machine. Every piece of text that comes from data (feature names,
 // categories, labels, file paths) is escaped.
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 import type { LineageEntry } from './lineage.js';
 import { describeNetwork } from './network.js';
 import type { LayerSummary } from './network.js';

@@ -1,6 +1,6 @@
 // What every step of a training run shares once the data is prepared: the task and its shapes, the
 // seed, the base, the training and validation tensors, early stopping, and the abort and event hooks.
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 import type { BaseModel } from './base-model.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
 import type { TensorPair } from './fit.js';

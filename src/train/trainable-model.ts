@@ -1,6 +1,6 @@
 // The model a run trains: a fresh network, or one made from the base by the fine-tuning strategy
 // (fine-tune, transfer, replace-output), frozen as the options say.
-import { tf } from '../core/index.js';
+import { tf } from '../core/tfjs.js';
 import { freezeLayers, loadBaseModel, replaceOutput, stackModels, withNewHead } from './base-model.js';
 import type { BaseModel } from './base-model.js';
 import { DataError } from './data/index.js';

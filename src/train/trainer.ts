@@ -17,7 +17,7 @@
 // The steps live beside this file: train-options.ts checks the options, train-run.ts holds what the
 // steps share, trainable-model.ts builds the starting model, hyperparameter-search.ts searches and
 // training-phases.ts trains; this file orders them and evaluates the result.
-import { initTf, tf } from '../core/index.js';
+import { initTf, tf } from '../core/tfjs.js';
 import { stackModels, unfreezeLayers } from './base-model.js';
 import { classificationMetrics, errorAnalysis, regressionMetrics } from './eval/index.js';
 import type { ErrorAnalysis } from './eval/index.js';

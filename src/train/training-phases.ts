@@ -1,6 +1,6 @@
 // The training recipe: one phase, or the two of fine-tuning (train the head with the rest frozen, then
 // everything at a low learning rate), each with a fresh optimizer, keeping the best weights across both.
-import type { tf } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 import { unfreezeLayers } from './base-model.js';
 import { BestWeightsTracker } from './early-stopping.js';
 import { compileForTraining, disposeModel, evaluateLogs, fitEpochs, prepareTrainee } from './fit.js';

@@ -1,6 +1,7 @@
 // The contract between the trainer (trainer.ts: data preparation, fitting, search, evaluation) and
 // what consumes its result (version writer, HTML report, CLI, worker thread, retrain loop).
-import type { Feature, Preprocessing, ReferenceProfile, tf } from '../core/index.js';
+import type { Feature, Preprocessing, ReferenceProfile } from '../core/index.js';
+import type { tf } from '../core/tfjs.js';
 import type { CleanRow, CleaningReport, MissingOptions, OutlierOptions, RawTable, Scaling, SplitFractions } from './data/index.js';
 import type { ClassificationReport, ErrorAnalysis, RegressionReport } from './eval/index.js';
 import type { NetworkSpecInput } from './network.js';

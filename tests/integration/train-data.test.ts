@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initTf, seededRandom, tf } from '../../src/core/index.js';
+import { seededRandom } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import { inferTask, trainModel } from '../../src/train/trainer.js';
 
 const WEATHER = ['clear', 'rain', 'snow'] as const;

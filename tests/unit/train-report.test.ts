@@ -1,7 +1,7 @@
 // The HTML training report: every section present, user data escaped, nothing loaded from the network.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, tf } from '../../src/core/index.js';
+import { initTf, tf } from '../../src/core/tfjs.js';
 import { renderReport } from '../../src/train/report.js';
 import { escapeHtml, formatNumber } from '../../src/train/report-format.js';
 import { niceTicks } from '../../src/train/report-charts.js';

@@ -1,7 +1,7 @@
 // TensorFlow.js layers and graph models, read from the standard file layout (no tfjs-node needed).
 // tfjs computes on the calling thread with the wasm or cpu backend, and on libtensorflow's threads
 // with tfjs-node.
-import { initTf, tf, loadGraphModelFromDir, loadLayersModelFromDir } from '../../core/index.js';
+import { initTf, tf, loadGraphModelFromDir, loadLayersModelFromDir } from '../../core/tfjs.js';
 import type { Manifest } from '../../core/index.js';
 import type { ModelRuntime, RuntimeOptions } from './types.js';
 

@@ -1,7 +1,8 @@
 // Entry point of a model's worker thread: opens the model with the in-thread runtime and answers
 // run requests one at a time, in order.
 import { parentPort, workerData } from 'node:worker_threads';
-import { describeError, tf } from '../../core/index.js';
+import { describeError } from '../../core/index.js';
+import { tf } from '../../core/tfjs.js';
 import { openInThread } from './open.js';
 import type { ModelRuntime } from './types.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
