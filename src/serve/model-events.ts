@@ -79,11 +79,19 @@ export class ModelEventFollower {
     await this.subscription?.stop();
   }
 
-  /** The model's recent events, newest first, optionally of some types only. */
+  /**
+   * The model's recent events, newest first by their own time, optionally of some types only. Events
+   * arrive in log order, which is not always time order: the monitor stamps a drift decision with the
+   * event time of its window, while the retrainer stamps its events when it acts.
+   */
   recent(model: string, types?: readonly ModelEvent['type'][], limit = 100): SeenModelEvent[] {
     const all = this.events.get(model) ?? [];
     const picked = types ? all.filter((e) => types.includes(e.type)) : all;
-    return picked.slice(-limit).reverse();
+    // Array.prototype.sort is stable: events with the same time keep their log order (newest last, so reversed).
+    return picked
+      .slice(-limit)
+      .reverse()
+      .sort((a, b) => Date.parse(b.ts) - Date.parse(a.ts));
   }
 
   /** Retrain jobs as the last event about each announced them, newest first. */

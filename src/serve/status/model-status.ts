@@ -38,7 +38,7 @@ function finite(x: number | null | undefined): number | null {
 }
 
 function eventOf(e: SeenModelEvent): z.infer<typeof statusEvent> {
-  return { type: e.type, version: e.version, ts: e.ts, summary: summarizeEvent(e) };
+  return { type: e.type, version: e.version, ts: new Date(e.ts).toISOString(), summary: summarizeEvent(e) };
 }
 
 function liveOf(summary: MonitoredVersion | undefined, metric: 'accuracy' | 'mae'): StatusModel['live'] {
@@ -131,6 +131,6 @@ export async function statusTimeline(sources: StatusSources, model: string): Pro
   }
   const events = (sources.follower?.recent(model, TIMELINE_EVENT_TYPES, STATUS_LIMITS.timelineEvents) ?? [])
     .reverse()
-    .map((e) => ({ ts: e.ts, type: e.type, version: e.version, summary: summarizeEvent(e) }));
+    .map((e) => ({ ts: new Date(e.ts).toISOString(), type: e.type, version: e.version, summary: summarizeEvent(e) }));
   return { model, metric, points, events };
 }
