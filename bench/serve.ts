@@ -159,6 +159,9 @@ async function protocolSection(): Promise<{ lines: string[]; rows: ProtocolRow[]
     DRIFTGATE_MODELS: 'iris-onnx',
     DRIFTGATE_POLL_INTERVAL_MS: '0',
     DRIFTGATE_LOG_LEVEL: 'info',
+    // Room for every connection's largest request at once, so the table measures the protocols, not
+    // the queue bound's 503s (the default 2048 rows refuses most of 64 x 256 rows).
+    DRIFTGATE_MAX_QUEUE_SIZE: String(2 * Number(args['protocol-connections']) * Math.max(...args['protocol-batches']!.split(',').map(Number))),
   });
   try {
     const { rows, note } = await benchProtocols({
