@@ -1,33 +1,17 @@
 // The binary tensor data extension of the Open Inference Protocol's HTTP transport (Triton's
 // `binary_tensor_data`, the default of NVIDIA's tritonclient). A request whose header
 // `Inference-Header-Content-Length: n` is set carries n bytes of JSON, then the raw data of every input
-// whose `parameters.binary_data_size` is set, in input order. Binary data is little-endian, row-major;
-// a BOOL is one byte, a BYTES element a 4-byte length and its bytes. Decoding turns the raw data into
-// the plain `data` arrays JSON tensors carry, so both forms meet the same validation afterwards.
+// whose `parameters.binary_data_size` is set, in input order, in the byte layout of raw-tensors.ts
+// (shared with gRPC). Decoding turns the raw data into the plain `data` arrays JSON tensors carry, so
+// both forms meet the same validation afterwards.
 // A response carries outputs the same way when the request asks (`binary_data_output`, `binary_data`).
-import { describeValue, invalidInput } from '../core/index.js';
+import { describeError, describeValue, invalidInput } from '../core/index.js';
 import type { InferOutput } from './infer.js';
+import { ELEMENT_BYTES, decodeRawTensor, encodeRawOutput } from './raw-tensors.js';
 import type { InferRequest, InferRequestHeader, V2Datatype } from './schemas.js';
 
 /** The request and response header giving the length of the JSON part of a binary body. */
 export const INFERENCE_HEADER = 'Inference-Header-Content-Length';
-
-/** Bytes per element of the fixed-size datatypes; BYTES is variable and FP16 is not taken. */
-const ELEMENT_BYTES: Partial<Record<V2Datatype, number>> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
-
-type HeaderTensor = InferRequestHeader['inputs'][number];
 
 const inputName = (tensor: { name: string }): string => `input ${describeValue(tensor.name)}`;
 
@@ -69,7 +53,7 @@ export function splitBinaryRequest(body: Buffer, declaredLength: string | string
   try {
     return { header: JSON.parse(body.subarray(0, jsonBytes).toString('utf8')), jsonBytes };
   } catch (err) {
-    throw invalidInput(`the inference header (the first ${jsonBytes} bytes, per ${INFERENCE_HEADER}) is not valid JSON: ${(err as Error).message}`);
+    throw invalidInput(`the inference header (the first ${jsonBytes} bytes, per ${INFERENCE_HEADER}) is not valid JSON: ${describeError(err)}`);
   }
 }
 
@@ -93,7 +77,10 @@ export function attachBinaryInputs(header: InferRequestHeader, body: Buffer, jso
       throw invalidInput(`${inputName(tensor)}: binary_data_size is ${size} bytes, but shape [${tensor.shape.join(', ')}] of ${tensor.datatype} takes ${count * fixed}`);
     }
     if (size > left) throw invalidInput(`${inputName(tensor)}: binary_data_size is ${size} bytes, but only ${left} bytes of binary data are left in the body`);
-    const data = decodeTensor(tensor, body.subarray(offset, offset + size), count);
+    const data = decodeRawTensor(tensor.datatype, body.subarray(offset, offset + size), inputName(tensor));
+    if (tensor.datatype === 'BYTES' && data.length !== count) {
+      throw invalidInput(`${inputName(tensor)}: binary_data_size holds ${data.length} BYTES elements, but shape [${tensor.shape.join(', ')}] takes ${count}`);
+    }
     offset += size;
     return { ...tensor, data };
   });
@@ -101,70 +88,6 @@ export function attachBinaryInputs(header: InferRequestHeader, body: Buffer, jso
     throw invalidInput(`${body.length - offset} bytes after the inference header belong to no input: the inputs' binary_data_size add up to ${offset - jsonBytes}`);
   }
   return { ...header, inputs };
-}
-
-/** One input's raw bytes (already sized) as the plain values a JSON tensor would carry. */
-function decodeTensor(tensor: HeaderTensor, bytes: Buffer, count: number): unknown[] {
-  const where = inputName(tensor);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const read = (reader: (offset: number) => unknown, step: number) => Array.from({ length: count }, (_, i) => reader(i * step));
-  switch (tensor.datatype) {
-    case 'BOOL':
-      return read((o) => {
-        const byte = view.getUint8(o);
-        if (byte > 1) throw invalidInput(`${where} element ${o}: a BOOL byte must be 0 or 1, got ${byte}`);
-        return byte === 1;
-      }, 1);
-    case 'UINT8':
-      return read((o) => view.getUint8(o), 1);
-    case 'INT8':
-      return read((o) => view.getInt8(o), 1);
-    case 'UINT16':
-      return read((o) => view.getUint16(o, true), 2);
-    case 'INT16':
-      return read((o) => view.getInt16(o, true), 2);
-    case 'UINT32':
-      return read((o) => view.getUint32(o, true), 4);
-    case 'INT32':
-      return read((o) => view.getInt32(o, true), 4);
-    // Beyond ±(2^53 - 1) a 64-bit integer turns into a number the shared range check refuses.
-    case 'UINT64':
-      return read((o) => Number(view.getBigUint64(o, true)), 8);
-    case 'INT64':
-      return read((o) => Number(view.getBigInt64(o, true)), 8);
-    case 'FP32':
-      return read((o) => view.getFloat32(o, true), 4);
-    case 'FP64':
-      return read((o) => view.getFloat64(o, true), 8);
-    case 'BYTES':
-      return decodeBytes(where, bytes, count);
-    case 'FP16':
-      throw invalidInput(`${where}: datatype FP16 is not supported; send FP32`);
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** BYTES elements: each a 4-byte little-endian length, then that many bytes of UTF-8 text. */
-function decodeBytes(where: string, bytes: Buffer, count: number): string[] {
-  const out: string[] = [];
-  let offset = 0;
-  for (let i = 0; i < count; i++) {
-    if (offset + 4 > bytes.length) throw invalidInput(`${where}: binary data ends before BYTES element ${i} of ${count}`);
-    const length = bytes.readUInt32LE(offset);
-    offset += 4;
-    if (offset + length > bytes.length) {
-      throw invalidInput(`${where}: BYTES element ${i} says ${length} bytes, but only ${bytes.length - offset} are left in its binary_data_size`);
-    }
-    try {
-      out.push(utf8.decode(bytes.subarray(offset, offset + length)));
-    } catch {
-      throw invalidInput(`${where}: BYTES element ${i} is not valid UTF-8`);
-    }
-    offset += length;
-  }
-  if (offset !== bytes.length) throw invalidInput(`${where}: binary_data_size is ${bytes.length} bytes, but its ${count} BYTES elements take ${offset}`);
-  return out;
 }
 
 /**
@@ -188,22 +111,6 @@ export type ResponseTensor =
   | { name: string; datatype: V2Datatype; shape: number[]; data: (number | string)[] }
   | { name: string; datatype: V2Datatype; shape: number[]; parameters: { binary_data_size: number } };
 
-/** An output's raw bytes: FP32 little-endian, or BYTES elements with their 4-byte lengths. */
-export function encodeOutput(output: InferOutput): Buffer {
-  if (output.datatype === 'FP32') {
-    const out = Buffer.allocUnsafe(output.data.length * 4);
-    output.data.forEach((v, i) => out.writeFloatLE(v, i * 4));
-    return out;
-  }
-  const parts = output.data.flatMap((s) => {
-    const text = Buffer.from(s, 'utf8');
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32LE(text.length);
-    return [length, text];
-  });
-  return Buffer.concat(parts);
-}
-
 /**
  * The outputs of a response: those `binary` picks as raw bytes after the JSON, the others inline.
  * `header` is the rest of the JSON part (model name, version, id, parameters).
@@ -216,7 +123,7 @@ export function encodeInferResponse<H extends object>(
   const raw: Buffer[] = [];
   const tensors = outputs.map((o): ResponseTensor => {
     if (!binary(o.name)) return { name: o.name, datatype: o.datatype, shape: o.shape, data: o.datatype === 'FP32' ? Array.from(o.data) : o.data };
-    const bytes = encodeOutput(o);
+    const bytes = encodeRawOutput(o);
     raw.push(bytes);
     return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: bytes.length } };
   });

@@ -127,11 +127,11 @@ describe('binary tensor requests', () => {
     const short = Buffer.alloc(6);
     short.writeUInt32LE(10);
     const a = raw({ inputs: [{ name: 's', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 6 } }] }, short);
-    assert.match(refusal(() => decode(a.body, a.length)), /BYTES element 0 says 10 bytes, but only 2 are left/);
+    assert.match(refusal(() => decode(a.body, a.length)), /input "s": BYTES element 0 declares 10 bytes but only 2 remain/);
     const truncated = raw({ inputs: [{ name: 's', shape: [2], datatype: 'BYTES', parameters: { binary_data_size: 5 } }] }, tensorBytes('BYTES', ['x']));
-    assert.match(refusal(() => decode(truncated.body, truncated.length)), /binary data ends before BYTES element 1 of 2/);
+    assert.match(refusal(() => decode(truncated.body, truncated.length)), /input "s": binary_data_size holds 1 BYTES elements, but shape \[2\] takes 2/);
     const extra = raw({ inputs: [{ name: 's', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 7 } }] }, tensorBytes('BYTES', ['x']), Buffer.alloc(2));
-    assert.match(refusal(() => decode(extra.body, extra.length)), /binary_data_size is 7 bytes, but its 1 BYTES elements take 5/);
+    assert.match(refusal(() => decode(extra.body, extra.length)), /input "s": BYTES element 1 has a cut-off length prefix \(2 of 4 bytes\)/);
     const bad = Buffer.from([1, 0, 0, 0, 0xff]);
     const c = raw({ inputs: [{ name: 's', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 5 } }] }, bad);
     assert.match(refusal(() => decode(c.body, c.length)), /BYTES element 0 is not valid UTF-8/);

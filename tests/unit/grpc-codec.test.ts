@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeRawTensor, decodeTypedTensor, encodeRawOutput, plainParameters, predictionIdsParameter, toInferBody } from '../../src/serve/grpc/codec.js';
+import { decodeTypedTensor, plainParameters, predictionIdsParameter, toInferBody } from '../../src/serve/grpc/codec.js';
+import { decodeRawTensor, encodeRawOutput } from '../../src/serve/raw-tensors.js';
 import type { GrpcInferRequest } from '../../src/serve/grpc/codec.js';
 import { httpStatusOf, statusClass } from '../../src/serve/grpc/status.js';
 
@@ -45,7 +46,8 @@ describe('gRPC raw tensor decoding', () => {
     assert.deepEqual(decodeRawTensor('UINT32', bytes([4e9], 4, (d, o, v) => d.setUint32(o, v, true)), 'x'), [4e9]);
     assert.deepEqual(decodeRawTensor('INT64', bytes([-5], 8, (d, o, v) => d.setBigInt64(o, BigInt(v), true)), 'x'), [-5]);
     assert.deepEqual(decodeRawTensor('UINT64', bytes([7], 8, (d, o, v) => d.setBigUint64(o, BigInt(v), true)), 'x'), [7]);
-    assert.deepEqual(decodeRawTensor('BOOL', Uint8Array.of(0, 1, 2), 'x'), [false, true, true]);
+    assert.deepEqual(decodeRawTensor('BOOL', Uint8Array.of(0, 1), 'x'), [false, true]);
+    assert.match(thrown(() => decodeRawTensor('BOOL', Uint8Array.of(0, 2), 'input "b"')), /input "b" element 1: a BOOL byte must be 0 or 1, got 2/);
   });
 
   it('reads BYTES elements with their length prefixes, empty ones included', () => {

@@ -1,9 +1,9 @@
 // Tensor and parameter encoding of the Open Inference Protocol's gRPC messages: a ModelInferRequest (as
 // proto-loader decodes it) becomes the plain-valued InferRequest that HTTP clients send as JSON, so both
 // transports share one schema, one decoder and the same error messages; infer results become
-// `raw_output_contents`. Raw tensor bytes are little-endian, BYTES elements carry a 4-byte length prefix.
+// `raw_output_contents` (raw-tensors.ts holds the byte layout, shared with HTTP's binary extension).
 import { describeValue, invalidInput } from '../../core/index.js';
-import type { InferOutput } from '../infer.js';
+import { decodeRawTensor, refuseFp16, utf8Text } from '../raw-tensors.js';
 
 /** InferParameter as proto-loader decodes it (`oneofs: true` names the field that is set). */
 export interface GrpcParameter {
@@ -47,11 +47,6 @@ export interface GrpcInferRequest {
 /** The request parameter that names one prediction id per row (a JSON array or a comma-joined list). */
 export const PREDICTION_IDS = 'prediction_ids';
 
-/** Bytes per element of the fixed-size datatypes in raw contents. */
-const ELEMENT_BYTES: Record<string, number> = {
-  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
-};
-
 /** Which `contents` field carries each datatype (FP16 has none; driftgate refuses it either way). */
 const CONTENTS_FIELD: Record<string, keyof GrpcTensorContents> = {
   BOOL: 'bool_contents',
@@ -68,66 +63,6 @@ const CONTENTS_FIELD: Record<string, keyof GrpcTensorContents> = {
   BYTES: 'bytes_contents',
 };
 
-/** The same refusal the JSON path gives (tensors.ts), before any element is read. */
-function refuseFp16(datatype: string, where: string): void {
-  if (datatype === 'FP16') throw invalidInput(`${where}: datatype FP16 is not supported; send FP32`);
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function text(bytes: Uint8Array, where: string): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw invalidInput(`${where} is not valid UTF-8`);
-  }
-}
-
-/**
- * The elements of one tensor's raw contents, in row-major order. The element count is left to the
- * shared decoder, which compares it with the shape as it does for JSON data. An unknown datatype
- * yields no elements; the schema then names the datatype.
- */
-export function decodeRawTensor(datatype: string, raw: Uint8Array, where: string): unknown[] {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (datatype === 'BYTES') {
-    const out: string[] = [];
-    let at = 0;
-    while (at < raw.byteLength) {
-      if (at + 4 > raw.byteLength) throw invalidInput(`${where}: BYTES element ${out.length} has a cut-off length prefix (${raw.byteLength - at} of 4 bytes)`);
-      const length = view.getUint32(at, true);
-      if (at + 4 + length > raw.byteLength) {
-        throw invalidInput(`${where}: BYTES element ${out.length} declares ${length} bytes but only ${raw.byteLength - at - 4} remain`);
-      }
-      out.push(text(raw.subarray(at + 4, at + 4 + length), `${where}: BYTES element ${out.length}`));
-      at += 4 + length;
-    }
-    return out;
-  }
-  refuseFp16(datatype, where);
-  const size = ELEMENT_BYTES[datatype];
-  if (size === undefined) return [];
-  if (raw.byteLength % size !== 0) throw invalidInput(`${where}: raw contents of ${raw.byteLength} bytes are not a whole number of ${datatype} elements (${size} bytes each)`);
-  const count = raw.byteLength / size;
-  const read: (offset: number) => unknown = {
-    BOOL: (o: number) => view.getUint8(o) !== 0,
-    UINT8: (o: number) => view.getUint8(o),
-    INT8: (o: number) => view.getInt8(o),
-    UINT16: (o: number) => view.getUint16(o, true),
-    INT16: (o: number) => view.getInt16(o, true),
-    UINT32: (o: number) => view.getUint32(o, true),
-    INT32: (o: number) => view.getInt32(o, true),
-    FP32: (o: number) => view.getFloat32(o, true),
-    // Past 2^53 the number is no longer exact; the shared decoder refuses it as out of range.
-    UINT64: (o: number) => Number(view.getBigUint64(o, true)),
-    INT64: (o: number) => Number(view.getBigInt64(o, true)),
-    FP64: (o: number) => view.getFloat64(o, true),
-  }[datatype]!;
-  const out = new Array<unknown>(count);
-  for (let i = 0; i < count; i++) out[i] = read(i * size);
-  return out;
-}
-
 /** The elements of one tensor's typed `contents`: the field that matches its datatype, and only that one. */
 export function decodeTypedTensor(datatype: string, contents: GrpcTensorContents | null | undefined, where: string): unknown[] {
   refuseFp16(datatype, where);
@@ -137,7 +72,7 @@ export function decodeTypedTensor(datatype: string, contents: GrpcTensorContents
   if (wrong.length > 0) throw invalidInput(`${where}: datatype ${datatype} takes contents.${field}, got contents.${wrong.join(', contents.')}`);
   const values = (contents?.[field] ?? []) as unknown[];
   if (datatype !== 'BYTES') return values;
-  return (values as Uint8Array[]).map((b, i) => text(b, `${where}: BYTES element ${i}`));
+  return (values as Uint8Array[]).map((b, i) => utf8Text(b, `${where}: BYTES element ${i}`));
 }
 
 /** A map of InferParameter to plain values (the value of each one's set field). */
@@ -205,26 +140,4 @@ function filledFields(contents: GrpcTensorContents | null | undefined): string[]
   return Object.entries(contents ?? {})
     .filter(([, v]) => Array.isArray(v) && v.length > 0)
     .map(([k]) => k);
-}
-
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** One output tensor as raw contents: FP32 little-endian, BYTES with 4-byte little-endian length prefixes. */
-export function encodeRawOutput(output: InferOutput): Buffer {
-  if (output.datatype === 'FP32') {
-    const data = output.data;
-    if (littleEndian) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const out = Buffer.allocUnsafe(data.length * 4);
-    data.forEach((v, i) => out.writeFloatLE(v, i * 4));
-    return out;
-  }
-  const parts = output.data.map((s) => Buffer.from(s, 'utf8'));
-  const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.writeUInt32LE(p.length, at);
-    p.copy(out, at + 4);
-    at += 4 + p.length;
-  }
-  return out;
 }

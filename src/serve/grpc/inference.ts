@@ -12,7 +12,8 @@ import { SERVER_NAME, SERVER_VERSION } from '../routes/v2.js';
 import { inferRequest } from '../schemas.js';
 import { unary } from './calls.js';
 import type { CallRecord } from './calls.js';
-import { PREDICTION_IDS, encodeRawOutput, toInferBody } from './codec.js';
+import { encodeRawOutput } from '../raw-tensors.js';
+import { PREDICTION_IDS, toInferBody } from './codec.js';
 import type { GrpcInferRequest } from './codec.js';
 
 /** Protocol extensions over gRPC (the binary tensor extension is HTTP's; gRPC has raw contents). */
