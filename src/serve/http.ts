@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { DriftgateError, describeValue, describeValues, httpClientError, jsonErrorHandler } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { INFERENCE_HEADER } from './binary-tensors.js';
+import { statusClass } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 
 /** Labels of the request metric; handlers fill them in once the model is known to the registry. */
@@ -37,7 +38,7 @@ export function requestMetrics(metrics: ServeMetrics): RequestHandler {
     labels.model = '';
     labels.version = '';
     res.on('finish', () => {
-      const status = `${Math.floor(res.statusCode / 100)}xx`;
+      const status = statusClass(res.statusCode);
       const l = { protocol: 'http', model: labels.model, version: labels.version, endpoint: labels.endpoint, status };
       metrics.requests.labels(l).inc();
       metrics.requestDuration.labels(l).observe(Number(process.hrtime.bigint() - start) / 1e9);

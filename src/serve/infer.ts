@@ -6,7 +6,6 @@ import { describeValues, invalidInput } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import type { GatewayContext } from './routes/context.js';
 import type { InferRequest, V2Datatype } from './schemas.js';
-import { checkRequestRows } from './limits.js';
 import { predictRows, predictionIds } from './predict.js';
 import { decodeInferInputs } from './tensors.js';
 
@@ -57,7 +56,8 @@ export interface InferResult {
 }
 
 /**
- * Runs one validated infer request. `onVersion` is told the version that answers as soon as it is
+ * Runs one validated infer request. Each transport has already bounded its rows (checkRequestRows)
+ * on the declared shapes, before decoding any tensor data. `onVersion` is told the version that answers as soon as it is
  * known (the HTTP transport labels its request metric with it).
  */
 export async function runInfer(
@@ -68,7 +68,6 @@ export async function runInfer(
   startedAt: number,
   onVersion?: (version: number) => void,
 ): Promise<InferResult> {
-  checkRequestRows(body, ctx.config.maxRequestRows);
   const { served, release } = ctx.registry.acquire(model, version);
   try {
     onVersion?.(served.version);

@@ -104,3 +104,8 @@ export function createServeMetrics(registry: Registry = new Registry(), { proces
 }
 
 export type ServeMetrics = ReturnType<typeof createServeMetrics>;
+
+/** `2xx`, `4xx`, `5xx`: the status label of the request metrics, for HTTP and gRPC calls alike. */
+export function statusClass(httpStatus: number): string {
+  return `${Math.floor(httpStatus / 100)}xx`;
+}

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { decodeTypedTensor, plainParameters, predictionIdsParameter, toInferBody } from '../../src/serve/grpc/codec.js';
 import { decodeRawTensor, encodeRawOutput } from '../../src/serve/raw-tensors.js';
 import type { GrpcInferRequest } from '../../src/serve/grpc/codec.js';
-import { httpStatusOf, statusClass } from '../../src/serve/grpc/status.js';
+import { httpStatusOf, toCallFailure } from '../../src/serve/grpc/status.js';
+import { DriftgateError, silentLogger } from '../../src/core/index.js';
+import { statusClass } from '../../src/serve/metrics.js';
 
 /** Little-endian bytes of values written by `write` at `size` bytes each. */
 function bytes(values: number[], size: number, write: (view: DataView, offset: number, v: number) => void): Uint8Array {
@@ -131,5 +133,16 @@ describe('gRPC outputs and statuses', () => {
     assert.equal(statusClass(httpStatusOf(8)), '4xx'); // RESOURCE_EXHAUSTED: a message over the limit
     assert.equal(statusClass(httpStatusOf(4)), '5xx'); // DEADLINE_EXCEEDED
     assert.equal(statusClass(httpStatusOf(2)), '5xx'); // UNKNOWN
+  });
+
+  it('answers an unexpected error as the catalogue\'s INTERNAL, code in the metadata, without its message', () => {
+    const failure = toCallFailure(new Error('disk on fire at /secret/path'), silentLogger, 'ModelInfer');
+    assert.equal(failure.httpStatus, 500);
+    assert.equal(failure.error.code, 13); // INTERNAL
+    assert.equal(failure.error.details, 'internal error');
+    assert.deepEqual(failure.error.metadata?.get('driftgate-error-code'), ['INTERNAL']);
+    const refused = toCallFailure(new DriftgateError('QUEUE_FULL', 'queue full', { retryAfterSeconds: 1 }), silentLogger, 'ModelInfer');
+    assert.equal(refused.error.code, 8); // RESOURCE_EXHAUSTED
+    assert.deepEqual(refused.error.metadata?.get('retry-after'), ['1']);
   });
 });

@@ -9,7 +9,8 @@ import type { ServerInterceptor, ServerUnaryCall, ServiceDefinition, sendUnaryDa
 import { DriftgateError, describeError } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import type { ServeMetrics } from '../metrics.js';
-import { httpStatusOf, statusClass, toCallFailure } from './status.js';
+import { statusClass } from '../metrics.js';
+import { httpStatusOf, toCallFailure } from './status.js';
 
 /** What a handler learns about its call, for the request metric. */
 export interface CallRecord {

@@ -1,9 +1,9 @@
 // gRPC statuses: a DriftgateError travels with its catalogue's gRPC code and the same message the HTTP
-// API writes; anything else is an INTERNAL with a generic message (and is logged). The request metric
+// API writes; anything else is the catalogue's INTERNAL with its generic message (and is logged). The request metric
 // labels every call with the HTTP status class of the equivalent status, so one dashboard counts both.
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
-import { describeError, errorCatalogue, isDriftgateError } from '../../core/index.js';
+import { asDriftgateError, describeError, errorCatalogue, isDriftgateError } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 
 /** A status to end a call with, and the HTTP status it stands for (for the request metric). */
@@ -13,15 +13,13 @@ export interface CallFailure {
 }
 
 export function toCallFailure(err: unknown, logger: Logger, method: string): CallFailure {
-  if (isDriftgateError(err)) {
-    const metadata = new Metadata();
-    // Clients see the catalogue's stable code next to the message, as HTTP clients do in the body.
-    metadata.set('driftgate-error-code', err.code);
-    if (err.retryAfterSeconds !== undefined) metadata.set('retry-after', String(err.retryAfterSeconds));
-    return { error: { code: GrpcStatus[errorCatalogue[err.code].grpc], details: err.message, metadata }, httpStatus: err.status };
-  }
-  logger.error('unhandled error', { method, error: describeError(err), stack: (err as Error)?.stack });
-  return { error: { code: GrpcStatus.INTERNAL, details: 'internal error' }, httpStatus: 500 };
+  if (!isDriftgateError(err)) logger.error('unhandled error', { method, error: describeError(err), stack: (err as Error)?.stack });
+  const failure = asDriftgateError(err);
+  const metadata = new Metadata();
+  // Clients see the catalogue's stable code next to the message, as HTTP clients do in the body.
+  metadata.set('driftgate-error-code', failure.code);
+  if (failure.retryAfterSeconds !== undefined) metadata.set('retry-after', String(failure.retryAfterSeconds));
+  return { error: { code: GrpcStatus[errorCatalogue[failure.code].grpc], details: failure.message, metadata }, httpStatus: failure.status };
 }
 
 /** HTTP status of a status that gRPC itself ended a call with (message too large, deadline, cancel...). */
@@ -44,9 +42,4 @@ const HTTP_EQUIVALENT: Partial<Record<GrpcStatus, number>> = {
 
 export function httpStatusOf(code: GrpcStatus): number {
   return HTTP_EQUIVALENT[code] ?? 500;
-}
-
-/** `2xx`, `4xx`, `5xx`: the status label of the request metric. */
-export function statusClass(httpStatus: number): string {
-  return `${Math.floor(httpStatus / 100)}xx`;
 }
