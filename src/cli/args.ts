@@ -4,7 +4,7 @@
 // nothing was written.
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { isDriftgateError } from '../core/index.js';
+import { ConfigError, isDriftgateError } from '../core/index.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -20,8 +20,11 @@ export const EXIT_INTERRUPTED = 130;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The values parseFlags returns for a flag spec: one optional string or boolean per flag. */
+export type ParsedFlags<T extends Options> = ReturnType<typeof parseArgs<{ options: T; args: string[]; strict: true; allowPositionals: false }>>['values'];
+
 /** parseArgs in strict mode with its error messages shortened to one line naming the flag. */
-export function parseFlags<T extends Options>(argv: readonly string[], options: T, command: string): ReturnType<typeof parseArgs<{ options: T; args: string[]; strict: true; allowPositionals: false }>>['values'] {
+export function parseFlags<T extends Options>(argv: readonly string[], options: T, command: string): ParsedFlags<T> {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (err) {
@@ -116,7 +119,7 @@ export function durationMs(raw: string, flag: string): number {
 
 /** True for errors that mean "your input was wrong" (exit 2) rather than "driftgate failed" (exit 1). */
 export function isInputError(err: unknown): boolean {
-  return err instanceof UsageError || (isDriftgateError(err) && err.code === 'INVALID_INPUT');
+  return err instanceof UsageError || err instanceof ConfigError || (isDriftgateError(err) && err.code === 'INVALID_INPUT');
 }
 
 /** An error message on one line, as the CLI prints it. */

@@ -3,7 +3,7 @@
 // the manifest's preprocessing, so the numbers are those of the version as it is served.
 // Exit codes: 0 printed; 2 bad flags, unknown model or version, bad data; 1 anything else.
 import { stat } from 'node:fs/promises';
-import { MANIFEST_FILE, ModelRepository, isDriftgateError } from '../core/index.js';
+import { MANIFEST_FILE, ModelRepository, isDriftgateError, loadConfig } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import { openRuntime } from '../serve/index.js';
 import { evaluateVersion, formatErrorAnalysis, formatMetrics, readCsv, readJsonl, selectColumns } from '../train/index.js';
@@ -56,7 +56,7 @@ export async function evaluateCommand(argv: readonly string[], io: CommandIo = d
     }
     const path = required(flags.data, 'data');
     const model = required(flags.model, 'model');
-    const repoDir = flags.repo ?? process.env['DRIFTGATE_MODEL_REPO'] ?? 'models';
+    const repoDir = flags.repo ?? loadConfig().modelRepo;
     const k = integerFlag(flags.worst, 'worst', 0, 1000) ?? 10;
     if (flags.delimiter !== undefined && flags.delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(flags.delimiter)}`);
     const info = await stat(path).catch(() => undefined);

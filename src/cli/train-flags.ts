@@ -1,48 +1,11 @@
 // `driftgate train` flags → TrainOptions. Pure: every value is checked here, so a typo fails in
 // milliseconds with a message naming the flag, before a worker starts or a file is read.
-import { INITIALIZERS, HIDDEN_ACTIVATIONS } from '../train/index.js';
+import { BASE_STRATEGIES, INITIALIZERS, HIDDEN_ACTIVATIONS, MISSING_STRATEGIES, OPTIMIZERS } from '../train/index.js';
 import type { HiddenActivation, MissingOptions, MissingStrategy, OutlierRule, SplitFractions } from '../train/index.js';
 import type { BaseOptions, Hyperparameters, SearchOptions, TrainOptions } from '../train/index.js';
+import { TASKS } from '../core/index.js';
+import type { ParsedFlags } from './args.js';
 import { UsageError, dataKind, durationMs, enumFlag, integerFlag, listFlag, numberFlag, pairsFlag, parseDecimal, required } from './args.js';
-
-/** The flags of `driftgate train`, in the form parseArgs returns them. */
-export interface TrainFlags {
-  data?: string;
-  target?: string;
-  model?: string;
-  repo?: string;
-  task?: string;
-  features?: string;
-  exclude?: string;
-  types?: string;
-  delimiter?: string;
-  missing?: string;
-  clip?: string;
-  scaling?: string;
-  split?: string;
-  augment?: string;
-  base?: string;
-  freeze?: string;
-  strategy?: string;
-  'two-phase'?: string;
-  search?: string;
-  epochs?: string;
-  lr?: string;
-  'batch-size'?: string;
-  optimizer?: string;
-  hidden?: string;
-  initializer?: string;
-  dropout?: string;
-  l1?: string;
-  l2?: string;
-  patience?: string;
-  monitor?: string;
-  'min-delta'?: string;
-  'no-early-stopping'?: boolean;
-  seed?: string;
-  onnx?: boolean;
-  'no-report'?: boolean;
-}
 
 export const TRAIN_FLAG_SPEC = {
   data: { type: 'string' },
@@ -83,7 +46,8 @@ export const TRAIN_FLAG_SPEC = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const MISSING_STRATEGIES: readonly MissingStrategy[] = ['mean', 'median', 'mode', 'drop'];
+/** The flags of `driftgate train`, in the form parseArgs returns them for TRAIN_FLAG_SPEC. */
+export type TrainFlags = ParsedFlags<typeof TRAIN_FLAG_SPEC>;
 
 /** TrainOptions from the flags; throws a UsageError naming the first bad flag. */
 export function trainOptionsFromFlags(flags: TrainFlags): TrainOptions {
@@ -92,7 +56,7 @@ export function trainOptionsFromFlags(flags: TrainFlags): TrainOptions {
   if (flags.delimiter !== undefined && (kind !== 'csv' || flags.delimiter.length !== 1)) {
     throw new UsageError(kind === 'csv' ? `--delimiter must be one character, got ${JSON.stringify(flags.delimiter)}` : '--delimiter applies to CSV files only');
   }
-  const task = enumFlag(flags.task, 'task', ['classification', 'regression'] as const);
+  const task = enumFlag(flags.task, 'task', TASKS);
   const features = listFlag(flags.features, 'features');
   const exclude = listFlag(flags.exclude, 'exclude');
   const types = typesFlag(flags.types);
@@ -146,7 +110,7 @@ function missingFlag(raw: string | undefined): MissingOptions | undefined {
   const out: MissingOptions = {};
   const columns: Record<string, MissingStrategy> = {};
   for (const [key, value] of pairs) {
-    const strategy = enumFlag(value, 'missing', MISSING_STRATEGIES) as MissingStrategy;
+    const strategy = enumFlag(value, 'missing', MISSING_STRATEGIES)!;
     if (key === 'numeric') out.numeric = strategy;
     else if (key === 'categorical') out.categorical = strategy;
     else columns[key] = strategy;
@@ -219,7 +183,7 @@ function baseFlags(flags: TrainFlags): BaseOptions | undefined {
   if (flags.freeze !== undefined) {
     base.freeze = /^\s*\d+\s*$/.test(flags.freeze) ? { firstK: integerFlag(flags.freeze, 'freeze', 0)! } : { names: listFlag(flags.freeze, 'freeze')! };
   }
-  const strategy = enumFlag(flags.strategy, 'strategy', ['fine-tune', 'transfer', 'replace-output'] as const);
+  const strategy = enumFlag(flags.strategy, 'strategy', BASE_STRATEGIES);
   if (strategy) base.strategy = strategy;
   if (flags['two-phase'] !== undefined) {
     const [head, lr, ...rest] = flags['two-phase'].split(',');
@@ -238,7 +202,7 @@ function hyperparameterFlags(flags: TrainFlags): Partial<Hyperparameters> {
   const epochs = integerFlag(flags.epochs, 'epochs', 1, 100_000);
   const lr = numberFlag(flags.lr, 'lr', { positive: true, max: 10 });
   const batchSize = integerFlag(flags['batch-size'], 'batch-size', 1, 1_000_000);
-  const optimizer = enumFlag(flags.optimizer, 'optimizer', ['adam', 'sgd', 'rmsprop'] as const);
+  const optimizer = enumFlag(flags.optimizer, 'optimizer', OPTIMIZERS);
   const dropout = numberFlag(flags.dropout, 'dropout', { max: 0.9 });
   const l1 = numberFlag(flags.l1, 'l1');
   const l2 = numberFlag(flags.l2, 'l2');

@@ -4,13 +4,14 @@
 // (nothing written); 1 anything else.
 import { stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { MANIFEST_FILE, modelNameSchema } from '../core/index.js';
+import { MANIFEST_FILE, loadConfig, modelNameSchema } from '../core/index.js';
 import type { MetricsReport } from '../train/index.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, UsageError, isInputError, oneLine, parseFlags } from './args.js';
 import { TrainingProgress } from './progress.js';
-import { REPORT_FILE, runTraining } from '../train/index.js';
+import { BASE_STRATEGIES, DEFAULT_BASE_STRATEGY, DEFAULT_HYPERPARAMETERS, OPTIMIZERS, REPORT_FILE, runTraining } from '../train/index.js';
 import type { TrainOptions, TrainingOutcome } from '../train/index.js';
 import { TRAIN_FLAG_SPEC, trainOptionsFromFlags } from './train-flags.js';
+import type { TrainFlags } from './train-flags.js';
 
 export const TRAIN_USAGE = `usage: driftgate train --data FILE --target COLUMN --model NAME [flags]
 
@@ -35,15 +36,15 @@ data
 
 fine-tuning (start from an existing version)
   --base DIR               version directory to start from, e.g. models/iris/3 (tfjs or ONNX)
-  --strategy KIND          fine-tune | transfer | replace-output (default fine-tune)
+  --strategy KIND          ${BASE_STRATEGIES.join(' | ')} (default ${DEFAULT_BASE_STRATEGY})
   --freeze K|A,B           freeze the first K weighted layers, or the named layers
   --two-phase E,LR         train the head for E epochs, then unfreeze all at learning rate LR
 
 training
-  --epochs N               epochs (default 100; with --two-phase, those of the second phase)
-  --lr X                   learning rate (default 0.01)
-  --batch-size N           batch size (default 32)
-  --optimizer NAME         adam | sgd | rmsprop (default adam)
+  --epochs N               epochs (default ${DEFAULT_HYPERPARAMETERS.epochs}; with --two-phase, those of the second phase)
+  --lr X                   learning rate (default ${DEFAULT_HYPERPARAMETERS.learningRate})
+  --batch-size N           batch size (default ${DEFAULT_HYPERPARAMETERS.batchSize})
+  --optimizer NAME         ${OPTIMIZERS.join(' | ')} (default ${DEFAULT_HYPERPARAMETERS.optimizer})
   --hidden LIST            hidden layers of a fresh network: 32,16 or 64:tanh,32 or none (default 32,16)
   --initializer NAME       glorotUniform | glorotNormal | heNormal | heUniform | lecunNormal |
                            lecunUniform | randomNormal (default glorotUniform)
@@ -76,7 +77,7 @@ const defaultIo: CommandIo = { stdout: process.stdout, stderr: process.stderr };
 export async function trainCommand(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
   let options: TrainOptions;
   let repo: string;
-  let flags: ReturnType<typeof parseFlags<typeof TRAIN_FLAG_SPEC>>;
+  let flags: TrainFlags;
   try {
     flags = parseFlags(argv, TRAIN_FLAG_SPEC, 'train');
     if (flags.help) {
@@ -84,7 +85,7 @@ export async function trainCommand(argv: readonly string[], io: CommandIo = defa
       return 0;
     }
     options = trainOptionsFromFlags(flags);
-    repo = flags.repo ?? process.env['DRIFTGATE_MODEL_REPO'] ?? 'models';
+    repo = flags.repo ?? loadConfig().modelRepo;
     await checkInputs(options, repo);
   } catch (err) {
     io.stderr.write(`driftgate train: ${oneLine(err)}\n`);

@@ -3,6 +3,7 @@
 // frozen and passed down. A bad value stops the process with a message naming the option.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { BATCH_DEFAULTS, REDELIVERY_DEFAULTS } from './bus/types.js';
 import { describeError } from './errors.js';
 
 interface OptionSpec<S extends z.ZodType> {
@@ -100,7 +101,7 @@ export const configOptions = {
   spoolDir: option('DRIFTGATE_SPOOL_DIR', z.string().min(1).default('.driftgate/spool'), 'Directory of the on-disk spool that keeps events while the bus is unreachable.'),
   spoolMaxBytes: option('DRIFTGATE_SPOOL_MAX_BYTES', int(1024, 2 ** 40).default(256 * 1024 * 1024), 'Size bound of the spool; past it the oldest events are dropped and counted.'),
   publishLingerMs: option('DRIFTGATE_PUBLISH_LINGER_MS', int(0, 60_000).default(20), 'How long the publisher waits to fill a batch of events, in ms.'),
-  publishBatchSize: option('DRIFTGATE_PUBLISH_BATCH_SIZE', int(1, 100_000).default(2000), 'Events in one send to the bus (one send costs a broker round trip with acks=all, so larger batches carry more events per second).'),
+  publishBatchSize: option('DRIFTGATE_PUBLISH_BATCH_SIZE', int(1, 100_000).default(BATCH_DEFAULTS.publishBatchSize), 'Events in one send to the bus (one send costs a broker round trip with acks=all, so larger batches carry more events per second).'),
   publishBuffer: option('DRIFTGATE_PUBLISH_BUFFER', int(1, 10_000_000).default(10_000), 'Events held in memory before they spill to the spool.'),
   kafkaClientId: option('DRIFTGATE_KAFKA_CLIENT_ID', z.string().min(1).default('driftgate'), 'Kafka client id.'),
   kafkaConnectionTimeoutMs: option('DRIFTGATE_KAFKA_CONNECTION_TIMEOUT_MS', int(100, 600_000).default(3000), 'Time to open a connection to a broker, in ms.'),
@@ -109,10 +110,10 @@ export const configOptions = {
   embeddedRetention: option('DRIFTGATE_EMBEDDED_RETENTION', int(1, 100_000_000).default(100_000), 'Messages the embedded bus keeps per partition.'),
   consumerBatchSize: option(
     'DRIFTGATE_CONSUMER_BATCH_SIZE',
-    int(1, 100_000).default(2000),
+    int(1, 100_000).default(BATCH_DEFAULTS.consumerBatchSize),
     'Most events handed to a consumer in one call: the monitor applies them in one transaction and commits their offsets together (larger batches carry more events per second; a failing batch is redelivered whole).',
   ),
-  consumerMaxAttempts: option('DRIFTGATE_CONSUMER_MAX_ATTEMPTS', int(1, 1000).default(5), 'Deliveries of a failing batch before it is skipped and reported.'),
+  consumerMaxAttempts: option('DRIFTGATE_CONSUMER_MAX_ATTEMPTS', int(1, 1000).default(REDELIVERY_DEFAULTS.maxAttempts), 'Deliveries of a failing batch before it is skipped and reported.'),
   publishSendTimeoutMs: option('DRIFTGATE_PUBLISH_SEND_TIMEOUT_MS', int(100, 600_000).default(10_000), 'Time limit of one send to the bus, in ms; past it the send counts as failed.'),
   publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),
   monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Port of the drift monitor\'s HTTP endpoints (/metrics, /monitor/models); `driftgate serve` opens it too when it runs the embedded monitor.'),
@@ -210,6 +211,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as Config;
 }
+
+/**
+ * Every option at its default, ignoring the environment: the one source of the defaults that
+ * components constructed without a Config (tests, benchmarks) fall back to.
+ */
+export const configDefaults: Config = loadConfig({});
 
 /** Rows for the configuration table in the README and docs: name, default, meaning. */
 export function describeConfig(): { env: string; default: string; doc: string }[] {

@@ -1,7 +1,8 @@
 // The shared core: configuration, errors, logging, the manifest contract, events and the bus, the model
 // repository. TensorFlow.js has its own entry (tfjs.ts), so a process that never runs a model does not load it.
-export { loadConfig, describeConfig, configOptions, ConfigError } from './config.js';
+export { loadConfig, describeConfig, configOptions, configDefaults, ConfigError } from './config.js';
 export type { Config } from './config.js';
+export { DRIFTGATE_VERSION } from './version.js';
 export {
   DriftgateError,
   errorCatalogue,
@@ -20,6 +21,7 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export {
   MANIFEST_FILE,
+  TASKS,
   manifestSchema,
   modelNameSchema,
   featureSchema,
@@ -31,7 +33,7 @@ export {
   columnProfileSchema,
   referenceProfileSchema,
 } from './manifest.js';
-export type { Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
+export type { Task, Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
 export { FeatureEncoder } from './encoding.js';
 export type { RawValue } from './encoding.js';
 export { profileColumn, seededRandom, quantileOfSorted } from './profile.js';
@@ -57,7 +59,7 @@ export {
   modelEventCeType,
 } from './events.js';
 export type { PredictionEvent, PredictionOutput, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
-export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs } from './bus/index.js';
+export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, createEventBus, eventTopicSpecs, BATCH_DEFAULTS } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, PublisherOptions } from './bus/index.js';
 export { consumeEvents, subscribeInBackground, DEAD_LETTER_HEADERS } from './event-consumer.js';
 export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';

@@ -12,6 +12,10 @@ import { describeError } from './errors.js';
 
 export const MANIFEST_FILE = 'driftgate.json';
 
+/** What a model predicts: a class (with `labels`) or a number. */
+export const TASKS = ['classification', 'regression'] as const;
+export type Task = (typeof TASKS)[number];
+
 /** Names that are safe as path segments and metric label values. */
 export const modelNameSchema = z
   .string()
@@ -96,7 +100,7 @@ export const manifestSchema = z
     name: modelNameSchema,
     version: z.number().int().positive(),
     format: z.enum(['onnx', 'tfjs-layers', 'tfjs-graph']),
-    task: z.enum(['classification', 'regression']),
+    task: z.enum(TASKS),
     features: z.array(featureSchema).min(1),
     /** Name of the model's input tensor (ONNX input name; informational for tfjs). */
     input: z.string().min(1),

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { DriftReport } from './drift.js';
 import type { PerformanceSnapshot } from './performance.js';
+import type { Task } from '../core/index.js';
 
 /** One performance verdict: the rolling window's quality at the event time of the label that completed it. */
 export interface PerformancePoint {
@@ -61,7 +62,7 @@ export class VersionHistory {
   private windowPoints: WindowPoint[] = [];
 
   constructor(
-    private readonly task: 'classification' | 'regression',
+    private readonly task: Task,
     private readonly limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
   ) {}
 
@@ -109,7 +110,7 @@ export class VersionHistory {
   }
 
   /** Rebuilds a history from {@link VersionHistory.snapshot}; a missing or malformed one starts empty. */
-  static restore(json: unknown, task: 'classification' | 'regression', limits: HistoryLimits = DEFAULT_HISTORY_LIMITS): VersionHistory {
+  static restore(json: unknown, task: Task, limits: HistoryLimits = DEFAULT_HISTORY_LIMITS): VersionHistory {
     const history = new VersionHistory(task, limits);
     const parsed = snapshotSchema.safeParse(json);
     if (!parsed.success) return history;

@@ -5,6 +5,7 @@ import type { VersionState } from './model-state.js';
 import { expectedMetric, liveMetric, performanceDrop } from './performance.js';
 import type { PerformanceSnapshot } from './performance.js';
 import type { ModelHistories } from './version-states.js';
+import type { Task } from '../core/index.js';
 
 /** What one version looks like to an operator (GET /monitor/models). */
 export interface VersionSummary {
@@ -22,7 +23,7 @@ export interface VersionSummary {
 /** A model's recent performance verdicts and drift windows over all its versions (GET /monitor/models/{m}/timeline). */
 export interface ModelTimeline {
   model: string;
-  task: 'classification' | 'regression';
+  task: Task;
   /** Oldest first, at most the limit asked for; `ts` in event time (ms). */
   points: (PerformancePoint & { version: number })[];
   /** Oldest first, at most the limit asked for. */

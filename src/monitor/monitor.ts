@@ -7,7 +7,7 @@
 // the outbox (monitor-outbox.ts), version states (version-states.ts), label coverage and consumer lag
 // each have a collaborator of their own.
 import type { Registry } from 'prom-client';
-import { consumeEvents, silentLogger } from '../core/index.js';
+import { configDefaults, consumeEvents, silentLogger } from '../core/index.js';
 import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, PredictionEvent, Subscription } from '../core/index.js';
 import { BatchEffects } from './batch-effects.js';
 import type { ModelCatalog } from './catalog.js';
@@ -39,17 +39,17 @@ export interface DriftMonitorOptions {
   policy: MonitorPolicy;
   registry: Registry;
   logger?: Logger;
-  /** Consumer group; monitors in one group share the partitions. @defaultValue 'driftgate-monitor' */
+  /** Consumer group; monitors in one group share the partitions. @defaultValue DRIFTGATE_MONITOR_GROUP's default, 'driftgate-monitor' */
   groupId?: string;
-  /** How long a prediction waits for its label (and a label for its prediction), in event-time ms. @defaultValue 7 days */
+  /** How long a prediction waits for its label (and a label for its prediction), in event-time ms. @defaultValue DRIFTGATE_JOIN_TTL_MS's default, 7 days */
   joinTtlMs?: number;
-  /** Predictions that may wait for their label, all models together; beyond it the oldest are dropped and counted. @defaultValue 1,000,000 */
+  /** Predictions that may wait for their label, all models together; beyond it the oldest are dropped and counted. @defaultValue DRIFTGATE_JOIN_MAX_PENDING's default, 1,000,000 */
   maxPending?: number;
-  /** Labels that may wait for their prediction, per model; beyond it that model's oldest are dropped and counted. @defaultValue 100,000 */
+  /** Labels that may wait for their prediction, per model; beyond it that model's oldest are dropped and counted. @defaultValue DRIFTGATE_JOIN_MAX_EARLY_LABELS's default, 100,000 */
   maxEarlyLabels?: number;
   /** Joined labels between two performance verdicts. @defaultValue 50 */
   performanceEvery?: number;
-  /** How often consumer lag is read from the bus, in ms; 0 = never. @defaultValue 10000 */
+  /** How often consumer lag is read from the bus, in ms; 0 = never. @defaultValue DRIFTGATE_MONITOR_LAG_INTERVAL_MS's default, 10000 */
   lagIntervalMs?: number;
   /** `ce_source` of the decisions the monitor publishes. @defaultValue '/driftgate/monitor' */
   source?: string;
@@ -78,9 +78,9 @@ export class DriftMonitor {
     const source = opts.source ?? '/driftgate/monitor';
     this.outbox = new MonitorOutbox({ store, bus, topics, registry, logger, source, publishLabeled: opts.publishLabeled !== false });
     const bounds = {
-      ttlMs: opts.joinTtlMs ?? 7 * 24 * 3600 * 1000,
-      maxPendingPredictions: opts.maxPending ?? 1_000_000,
-      maxEarlyLabels: opts.maxEarlyLabels ?? 100_000,
+      ttlMs: opts.joinTtlMs ?? configDefaults.joinTtlMs,
+      maxPendingPredictions: opts.maxPending ?? configDefaults.joinMaxPending,
+      maxEarlyLabels: opts.maxEarlyLabels ?? configDefaults.joinMaxEarlyLabels,
     };
     this.join = new PredictionLabelJoin({ store, catalog, outbox: this.outbox, metrics: this.metrics, bounds });
     this.evaluator = new VersionEvaluator(this.metrics, logger, opts.performanceEvery ?? 50);
@@ -90,7 +90,7 @@ export class DriftMonitor {
   }
 
   get groupId(): string {
-    return this.opts.groupId ?? 'driftgate-monitor';
+    return this.opts.groupId ?? configDefaults.monitorGroup;
   }
 
   /** Subscribes to the prediction and label topics and publishes any decisions left from before. */
@@ -106,7 +106,7 @@ export class DriftMonitor {
       handlers: { batch: (batch) => this.apply(batch) },
     });
     void this.flushOutbox();
-    this.lag.start(this.opts.lagIntervalMs ?? 10_000);
+    this.lag.start(this.opts.lagIntervalMs ?? configDefaults.monitorLagIntervalMs);
   }
 
   async stop(): Promise<void> {

@@ -2,8 +2,9 @@
 // quality the version had at training time. Each add updates confusion counts or error sums in O(1),
 // so the monitor can judge after every label without rescanning the window.
 import { z } from 'zod';
+import type { Task } from '../core/index.js';
 
-export type PerformanceTask = 'classification' | 'regression';
+export type PerformanceTask = Task;
 export type PerformanceMetric = 'accuracy' | 'f1' | 'mae' | 'rmse';
 
 export interface RollingPerformanceOptions {

@@ -7,6 +7,7 @@ import { VersionState } from './model-state.js';
 import { policyFor } from './policy.js';
 import type { MonitorPolicy } from './policy.js';
 import type { MonitorStore } from './store.js';
+import type { Task } from '../core/index.js';
 
 /** The store key of a version's snapshot. */
 export function stateKey(model: string, version: number): string {
@@ -15,7 +16,7 @@ export function stateKey(model: string, version: number): string {
 
 /** A model's histories by version, and its task. */
 export interface ModelHistories {
-  task: 'classification' | 'regression';
+  task: Task;
   histories: Map<number, VersionHistory>;
 }
 

@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document of the HTTP API, built from the zod schemas that validate requests.
 import { z } from 'zod';
-import { VERSION_PATTERN, modelNameSchema } from '../core/index.js';
+import { DRIFTGATE_VERSION, VERSION_PATTERN, modelNameSchema } from '../core/index.js';
 import * as s from './schemas.js';
 
 type Op = {
@@ -187,7 +187,7 @@ export function buildOpenApi(): Record<string, unknown> {
     openapi: '3.1.0',
     info: {
       title: 'driftgate',
-      version: '0.1.0',
+      version: DRIFTGATE_VERSION,
       description:
         'Model-serving gateway: Open Inference Protocol (KServe V2) and row-oriented predict API, admin control API, Prometheus metrics, status page. ' +
         'A method a path does not list is answered 405 with an Allow header (components.responses.MethodNotAllowed); GET paths answer HEAD too.',

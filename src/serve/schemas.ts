@@ -1,7 +1,7 @@
 // Request and response shapes of the HTTP API, as zod schemas. The same schemas validate requests
 // and generate the OpenAPI document, so the document cannot drift from the code.
 import { z } from 'zod';
-import { MODEL_EVENT_TYPES, errorCodes } from '../core/index.js';
+import { MODEL_EVENT_TYPES, TASKS, errorCodes } from '../core/index.js';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
@@ -79,7 +79,7 @@ export const modelMetadataResponse = z
     outputs: z.array(tensorMetadata),
     parameters: z
       .object({
-        task: z.enum(['classification', 'regression']),
+        task: z.enum(TASKS),
         labels: z.array(z.string()).optional(),
         features: z.array(z.object({ name: z.string(), type: z.string(), categories: z.array(z.string()).optional() })),
       })
@@ -267,7 +267,7 @@ export const statusEvent = z
 export const statusModel = z
   .object({
     name: z.string(),
-    task: z.enum(['classification', 'regression']),
+    task: z.enum(TASKS),
     metric: z.enum(['accuracy', 'mae']),
     servingVersion: z.number().int().nullable(),
     versions: z.array(statusVersion).describe('Newest first.'),

@@ -13,6 +13,7 @@ import { DataError, encode } from './data/index.js';
 import type { CleanRow } from './data/index.js';
 import { classificationMetrics, errorAnalysis, regressionMetrics } from './eval/index.js';
 import type { ClassificationReport, ErrorAnalysis, RegressionReport } from './eval/index.js';
+import type { Task } from '../core/index.js';
 
 /** Runs the model on `rows` encoded input rows (row-major, rows × input width); returns rows × outputs. */
 export type Predict = (matrix: Float32Array, rows: number) => Promise<Float32Array>;
@@ -76,7 +77,7 @@ export interface Headline {
 }
 
 export interface VersionEvaluation {
-  task: 'classification' | 'regression';
+  task: Task;
   /** Rows scored. */
   rows: number;
   skipped: SkippedRows;

@@ -18,7 +18,8 @@ import { tf } from '../core/tfjs.js';
 import { copyLayer, featureExtractor, precomputeFeatures, stackModels } from './base-model.js';
 import type { BestWeightsTracker } from './early-stopping.js';
 import { deriveSeed } from './network.js';
-import type { EpochRecord, Hyperparameters, Task } from './types.js';
+import { OPTIMIZERS, choiceList } from './types.js';
+import type { EpochRecord, Hyperparameters, OptimizerName, Task } from './types.js';
 
 /** Inputs and targets of one split, rows on the first axis. */
 export interface TensorPair {
@@ -46,18 +47,18 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /** Optimizers this module attached, so a recompile or the end of training can dispose them. */
 const attachedOptimizers = new WeakMap<tf.LayersModel, tf.Optimizer>();
 
+/** One tfjs constructor per name in OPTIMIZERS; the Record type makes a name added there fail to compile until it has one. */
+const OPTIMIZER_FACTORIES: Record<OptimizerName, (learningRate: number) => tf.Optimizer> = {
+  adam: (lr) => tf.train.adam(lr),
+  sgd: (lr) => tf.train.sgd(lr),
+  rmsprop: (lr) => tf.train.rmsprop(lr),
+};
+
 export function makeOptimizer(name: Hyperparameters['optimizer'], learningRate: number): tf.Optimizer {
   if (!(Number.isFinite(learningRate) && learningRate > 0)) throw new RangeError(`learning rate must be a number > 0, got ${learningRate}`);
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(learningRate);
-    case 'sgd':
-      return tf.train.sgd(learningRate);
-    case 'rmsprop':
-      return tf.train.rmsprop(learningRate);
-    default:
-      throw new RangeError(`optimizer must be adam, sgd or rmsprop, got ${JSON.stringify(name)}`);
-  }
+  // Checked against the tuple, not `in`, so a name from untyped input like "toString" is refused too.
+  if (!(OPTIMIZERS as readonly string[]).includes(name)) throw new RangeError(`optimizer must be ${choiceList(OPTIMIZERS)}, got ${JSON.stringify(name)}`);
+  return OPTIMIZER_FACTORIES[name](learningRate);
 }
 
 /** The metric tfjs tracks besides the loss, under the name the records use. */

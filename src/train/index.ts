@@ -40,9 +40,12 @@ export { sampleConfigurations, successiveHalving, rungEpochs, survivors, rungsNe
 export type { SearchSpace, SampleOptions, TrialRunner, HalvingOptions, SearchOutcome } from './search.js';
 export { buildReferenceProfile } from './reference.js';
 export type { ReferenceInput } from './reference.js';
+export { OPTIMIZERS, BASE_STRATEGIES, DEFAULT_BASE_STRATEGY, choiceList } from './types.js';
 export type {
   DataSource,
   BaseOptions,
+  OptimizerName,
+  BaseStrategy,
   Hyperparameters,
   EarlyStoppingOptions,
   SearchOptions,

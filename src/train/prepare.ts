@@ -26,6 +26,7 @@ import {
 } from './data/index.js';
 import type { CleanResult, CleanRow, CleaningReport, Clipper, ColumnSelection, Imputer, RawTable, SplitFractions, Splits, TypedColumn } from './data/index.js';
 import { deriveSeed } from './network.js';
+import { DEFAULT_BASE_STRATEGY } from './types.js';
 import type { BaseOptions, DataSource, Task, TrainOptions } from './types.js';
 
 /** Split of a run that does not give one. @defaultValue train 0.7, validation 0.15, test 0.15 */
@@ -241,7 +242,7 @@ function checkFeaturesAgainstBase(options: TrainOptions, features: readonly Feat
  * classes, sorted, or in the base's order when they are the same set.
  */
 function chooseLabels(trainRows: readonly Record<string, unknown>[], target: string, base: BaseOptions | undefined, baseLabels: string[] | undefined): string[] {
-  if (base && baseLabels && (base.strategy ?? 'fine-tune') !== 'replace-output') return baseLabels;
+  if (base && baseLabels && (base.strategy ?? DEFAULT_BASE_STRATEGY) !== 'replace-output') return baseLabels;
   const own = (encodeTarget(trainRows, target, 'classification') as { labels: string[] }).labels;
   if (baseLabels && baseLabels.length === own.length && own.every((l) => baseLabels.includes(l))) return baseLabels;
   return own;

@@ -13,6 +13,7 @@ import { escapeHtml as esc, formatDelta, formatDuration, formatNumber, table } f
 import { REPORT_CSS } from './report-style.js';
 import type { EpochRecord, MetricsReport, TrainOptions, TrainResult } from './types.js';
 import { describeRecipe } from './version-manifest.js';
+import type { Task } from '../core/index.js';
 
 /** What the report reads: a training result, with or without its live model. */
 export type ReportInput = Omit<TrainResult, 'model'> & {
@@ -290,7 +291,7 @@ function metricsSection(result: ReportInput): string {
   return `${table(['metric', 'baseline (validation)', 'final (validation)', 'final (test)', 'change on validation'], body, ['left', 'num', 'num', 'num', 'num'], { raw: true })}<p>${esc(baselineNote)}</p>`;
 }
 
-function metricRows(task: 'classification' | 'regression'): { key: string; label: string; lowerIsBetter: boolean }[] {
+function metricRows(task: Task): { key: string; label: string; lowerIsBetter: boolean }[] {
   if (task === 'regression') {
     return [
       { key: 'rmse', label: 'RMSE', lowerIsBetter: true },

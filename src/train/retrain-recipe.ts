@@ -6,6 +6,7 @@
 // does not forget what the old data taught.
 import { z } from 'zod';
 import { DataError } from './data/index.js';
+import { OPTIMIZERS } from './types.js';
 
 /** Epochs of a retrain without a recipe. */
 export const DEFAULT_RETRAIN_EPOCHS = 50;
@@ -21,7 +22,7 @@ const hyperparametersSchema = z
     /** @defaultValue 32 */
     batchSize: z.number().int().min(1).max(65536).optional(),
     /** @defaultValue adam */
-    optimizer: z.enum(['adam', 'sgd', 'rmsprop']).optional(),
+    optimizer: z.enum(OPTIMIZERS).optional(),
     l1: z.number().min(0).optional(),
     l2: z.number().min(0).optional(),
     /** Only for layers a strategy adds; fine-tuning keeps the champion's own dropout layers. */

@@ -5,6 +5,7 @@ import { DataError } from './data/index.js';
 import { logKeys } from './fit.js';
 import { resolveEarlyStopping } from './early-stopping.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
+import { BASE_STRATEGIES, DEFAULT_BASE_STRATEGY, OPTIMIZERS, choiceList } from './types.js';
 import type { BaseOptions, Hyperparameters, Task, TrainOptions } from './types.js';
 
 /** Learning rate 0.01, batch size 32, 100 epochs, Adam. */
@@ -40,7 +41,7 @@ function resolveHyperparameters(given: Partial<Hyperparameters> | undefined): Hy
   if (!(Number.isFinite(hp.learningRate) && hp.learningRate > 0)) throw new DataError(`learning rate must be a number > 0, got ${hp.learningRate}`);
   if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1) throw new DataError(`batch size must be an integer >= 1, got ${hp.batchSize}`);
   if (!Number.isInteger(hp.epochs) || hp.epochs < 1) throw new DataError(`epochs must be an integer >= 1, got ${hp.epochs}`);
-  if (!['adam', 'sgd', 'rmsprop'].includes(hp.optimizer)) throw new DataError(`optimizer must be adam, sgd or rmsprop, got ${JSON.stringify(hp.optimizer)}`);
+  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer)) throw new DataError(`optimizer must be ${choiceList(OPTIMIZERS)}, got ${JSON.stringify(hp.optimizer)}`);
   for (const key of ['l1', 'l2'] as const) {
     const v = hp[key];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new DataError(`${key} must be a number >= 0, got ${v}`);
@@ -55,9 +56,9 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 function checkBaseOptions(base: BaseOptions | undefined): void {
   if (!base) return;
-  const strategy = base.strategy ?? 'fine-tune';
-  if (!['fine-tune', 'transfer', 'replace-output'].includes(strategy)) {
-    throw new DataError(`base strategy must be fine-tune, transfer or replace-output, got ${JSON.stringify(strategy)}`);
+  const strategy = base.strategy ?? DEFAULT_BASE_STRATEGY;
+  if (!(BASE_STRATEGIES as readonly string[]).includes(strategy)) {
+    throw new DataError(`base strategy must be ${choiceList(BASE_STRATEGIES)}, got ${JSON.stringify(strategy)}`);
   }
   const two = base.twoPhase;
   if (two && !(Number.isInteger(two.headEpochs) && two.headEpochs >= 1 && Number.isFinite(two.lowLearningRate) && two.lowLearningRate > 0)) {

@@ -9,6 +9,7 @@ import { buildNetwork, deriveSeed, dropoutStreamSeed, streamDropoutSeeds } from 
 import type { HiddenLayerSpecInput } from './network.js';
 import { SEED_BASE_DROPOUT, SEED_NEW_LAYERS } from './train-run.js';
 import type { RunContext } from './train-run.js';
+import { DEFAULT_BASE_STRATEGY } from './types.js';
 import type { BaseOptions, Hyperparameters } from './types.js';
 
 /** Hidden layers of a fresh network when `hyperparameters.network.hidden` is not given. */
@@ -58,7 +59,7 @@ export function buildTrainable(hp: Hyperparameters, run: RunContext): tf.LayersM
   }
 
   const { model: baseModel, options } = run.base;
-  const strategy = options.strategy ?? 'fine-tune';
+  const strategy = options.strategy ?? DEFAULT_BASE_STRATEGY;
   let model: tf.LayersModel;
   if (strategy === 'fine-tune') {
     model = stackModels([baseModel], baseModel.name);
@@ -94,7 +95,7 @@ function applyFreeze(model: tf.LayersModel, options: BaseOptions): void {
   try {
     if (named) {
       freezeLayers(model, freeze);
-    } else if (twoPhase && (options.strategy ?? 'fine-tune') !== 'transfer') {
+    } else if (twoPhase && (options.strategy ?? DEFAULT_BASE_STRATEGY) !== 'transfer') {
       const weighted = model.layers.filter((l) => l.getClassName() !== 'InputLayer' && l.weights.length > 0);
       freezeLayers(model, { firstK: weighted.length - 1 });
     }

@@ -1,12 +1,27 @@
 // The contract between the trainer (trainer.ts: data preparation, fitting, search, evaluation) and
 // what consumes its result (version writer, HTML report, CLI, worker thread, retrain loop).
-import type { Feature, Preprocessing, ReferenceProfile } from '../core/index.js';
+import type { Feature, Preprocessing, ReferenceProfile, Task } from '../core/index.js';
 import type { tf } from '../core/tfjs.js';
 import type { CleanRow, CleaningReport, MissingOptions, OutlierOptions, RawTable, Scaling, SplitFractions } from './data/index.js';
 import type { ClassificationReport, ErrorAnalysis, RegressionReport } from './eval/index.js';
 import type { NetworkSpecInput } from './network.js';
 
-export type Task = 'classification' | 'regression';
+export type { Task };
+
+/** The optimizers a training may use; the type, the zod enum of retrain recipes and the CLI's choices derive from it. */
+export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** How fine-tuning starts from a base version (see BaseOptions.strategy). */
+export const BASE_STRATEGIES = ['fine-tune', 'transfer', 'replace-output'] as const;
+export type BaseStrategy = (typeof BASE_STRATEGIES)[number];
+/** The strategy of a base given without one. */
+export const DEFAULT_BASE_STRATEGY: BaseStrategy = 'fine-tune';
+
+/** `a, b or c`: a choice list for error messages. */
+export function choiceList(choices: readonly string[]): string {
+  return choices.length <= 1 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+}
 export type MetricsReport = ClassificationReport | RegressionReport;
 
 /** Where the data comes from. */
@@ -26,7 +41,7 @@ export interface BaseOptions {
    * `fine-tune`: keep the network, train (unfrozen) layers; `transfer`: base minus its output as a
    * frozen feature extractor + a new head; `replace-output`: new output layer (e.g. other classes).
    */
-  strategy?: 'fine-tune' | 'transfer' | 'replace-output';
+  strategy?: BaseStrategy;
   /** Two-phase recipe: train the head/unfrozen part, then unfreeze all at `lowLearningRate`. */
   twoPhase?: { headEpochs: number; lowLearningRate: number };
 }
@@ -35,7 +50,7 @@ export interface Hyperparameters {
   learningRate: number;
   batchSize: number;
   epochs: number;
-  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  optimizer: OptimizerName;
   /** Network for a fresh model (ignored layers/units when fine-tuning a base, except the new head). */
   network?: Omit<NetworkSpecInput, 'inputWidth' | 'output' | 'seed'>;
   l1?: number;

@@ -1,5 +1,6 @@
 // `driftgate demo` flags: parsed once into DemoOptions, every bad value a UsageError (exit 2) naming
 // the flag.
+import { loadConfig } from '../../core/index.js';
 import { durationMs, enumFlag, integerFlag, numberFlag, parseFlags, UsageError } from '../args.js';
 import { DRIFT_KINDS } from './traffic.js';
 import type { DriftKind } from './traffic.js';
@@ -91,7 +92,7 @@ export function parseDemoFlags(argv: readonly string[], env: NodeJS.ProcessEnv =
     timeoutMs: v.timeout === undefined ? 300_000 : durationMs(v.timeout, 'timeout'),
     token: v.token,
     adminToken: v['admin-token'],
-    repo: v.repo ?? env.DRIFTGATE_MODEL_REPO ?? './models',
+    repo: v.repo ?? loadConfig(env).modelRepo,
     seed: integerFlag(v.seed, 'seed', 0) ?? 1,
   };
 }

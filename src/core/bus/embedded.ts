@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../errors.js';
-import { REDELIVERY_DEFAULTS, partitionForKey, partitionLag, redeliveryDelay } from './types.js';
+import { BATCH_DEFAULTS, REDELIVERY_DEFAULTS, partitionForKey, partitionLag, redeliveryDelay } from './types.js';
 import type {
   BusMessage,
   DeliveryFailure,
@@ -29,7 +29,7 @@ import type {
 export interface EmbeddedBusOptions extends RedeliveryOptions {
   /** Messages kept per partition; beyond it the oldest are dropped, consumed or not. @defaultValue 100000 */
   retentionMessages?: number;
-  /** Most messages handed to one handler call. @defaultValue 500 */
+  /** Most messages handed to one handler call. @defaultValue `BATCH_DEFAULTS.consumerBatchSize` (2000) */
   maxBatchSize?: number;
   /**
    * Time one handler call should take, in ms. Batches start small and are sized from the measured
@@ -137,7 +137,7 @@ export class EmbeddedBus implements EventBus {
   constructor(private readonly options: EmbeddedBusOptions = {}) {
     this.retention = Math.max(1, options.retentionMessages ?? 100_000);
     this.settings = {
-      maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
+      maxBatchSize: Math.max(1, options.maxBatchSize ?? BATCH_DEFAULTS.consumerBatchSize),
       deliveryBudgetMs: Math.max(1, options.deliveryBudgetMs ?? 20),
       maxAttempts: Math.max(1, options.maxAttempts ?? REDELIVERY_DEFAULTS.maxAttempts),
       retryBackoffMs: options.retryBackoffMs ?? REDELIVERY_DEFAULTS.retryBackoffMs,

@@ -4,6 +4,7 @@ import { topicNames } from '../events.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedBus } from './embedded.js';
 import { KafkaBus } from './kafka.js';
+import { BATCH_DEFAULTS } from './types.js';
 import type { EventBus, TopicSpec } from './types.js';
 
 export type {
@@ -17,7 +18,7 @@ export type {
   Subscription,
   TopicSpec,
 } from './types.js';
-export { REDELIVERY_DEFAULTS, murmur2, partitionForKey } from './types.js';
+export { BATCH_DEFAULTS, REDELIVERY_DEFAULTS, murmur2, partitionForKey } from './types.js';
 export { EmbeddedBus } from './embedded.js';
 export type { EmbeddedBusOptions } from './embedded.js';
 export { KafkaBus } from './kafka.js';
@@ -50,7 +51,7 @@ export interface BusConfig {
   embeddedRetention?: number;
   /** Deliveries of a failing batch before it is skipped. @defaultValue 5 */
   consumerMaxAttempts?: number;
-  /** Most messages handed to one handler call (one monitor transaction). @defaultValue 2000 */
+  /** Most messages handed to one handler call (one monitor transaction). @defaultValue `BATCH_DEFAULTS.consumerBatchSize` (2000) */
   consumerBatchSize?: number;
 }
 
@@ -59,7 +60,7 @@ export interface BusConfig {
  * `registry` receives the embedded bus's own metric (events lost to its retention).
  */
 export function createEventBus(config: BusConfig, logger?: Logger, registry?: Registry): EventBus {
-  const common = { maxAttempts: config.consumerMaxAttempts, maxBatchSize: config.consumerBatchSize ?? 2000, ...(logger ? { logger } : {}) };
+  const common = { maxAttempts: config.consumerMaxAttempts, maxBatchSize: config.consumerBatchSize ?? BATCH_DEFAULTS.consumerBatchSize, ...(logger ? { logger } : {}) };
   if (config.kafkaBrokers.length === 0) {
     return new EmbeddedBus({ ...common, retentionMessages: config.embeddedRetention, ...(registry ? { registry } : {}) });
   }

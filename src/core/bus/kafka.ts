@@ -13,7 +13,7 @@ import type { ChunkSettings } from './kafka-batch.js';
 import { bridgeLogs, logDisconnect } from './kafka-messages.js';
 import { KafkaSender } from './kafka-producer.js';
 import { KafkaSubscription } from './kafka-subscription.js';
-import { REDELIVERY_DEFAULTS } from './types.js';
+import { BATCH_DEFAULTS, REDELIVERY_DEFAULTS } from './types.js';
 import type { EventBus, OutgoingMessage, PartitionLag, RedeliveryOptions, SubscribeOptions, Subscription, TopicSpec } from './types.js';
 
 export interface KafkaBusOptions extends RedeliveryOptions {
@@ -38,7 +38,7 @@ export interface KafkaBusOptions extends RedeliveryOptions {
   heartbeatIntervalMs?: number;
   /** Longest a fetch waits for new messages, in ms; it also bounds how long stop() waits. @defaultValue 1000 */
   maxWaitTimeMs?: number;
-  /** Most messages handed to one handler call (kafkajs batches are split). @defaultValue 500 */
+  /** Most messages handed to one handler call (kafkajs batches are split). @defaultValue `BATCH_DEFAULTS.consumerBatchSize` (2000) */
   maxBatchSize?: number;
   /**
    * How long subscribe() waits for the group join and the first fetch, so that a new group's
@@ -69,7 +69,7 @@ export class KafkaBus implements EventBus {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
       maxWaitTimeMs: options.maxWaitTimeMs ?? 1_000,
-      maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
+      maxBatchSize: Math.max(1, options.maxBatchSize ?? BATCH_DEFAULTS.consumerBatchSize),
       subscribeTimeoutMs: options.subscribeTimeoutMs ?? 30_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 25_000,
       maxAttempts: Math.max(1, options.maxAttempts ?? REDELIVERY_DEFAULTS.maxAttempts),

@@ -11,10 +11,11 @@ import { breakerRejection, describeError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { DiskSpool, SpoolRecord } from './spool.js';
+import { BATCH_DEFAULTS } from './types.js';
 import type { EventBus, OutgoingMessage } from './types.js';
 
 export interface PublisherOptions {
-  /** Messages in one bus.publish call. @defaultValue 500 */
+  /** Messages in one bus.publish call. @defaultValue `BATCH_DEFAULTS.publishBatchSize` (2000) */
   maxBatchSize?: number;
   /** How long a partial batch waits for more messages before it is sent, in ms. @defaultValue 20 */
   lingerMs?: number;
@@ -152,7 +153,7 @@ export class EventPublisher {
     this.spool = deps.spool;
     this.logger = deps.logger ?? silentLogger;
     this.settings = {
-      maxBatchSize: Math.max(1, deps.maxBatchSize ?? 500),
+      maxBatchSize: Math.max(1, deps.maxBatchSize ?? BATCH_DEFAULTS.publishBatchSize),
       lingerMs: Math.max(0, deps.lingerMs ?? 20),
       maxBuffered: Math.max(1, deps.maxBuffered ?? 10_000),
       sendTimeoutMs: deps.sendTimeoutMs ?? 10_000,

@@ -107,6 +107,18 @@ export interface RedeliveryOptions {
 export const REDELIVERY_DEFAULTS = { maxAttempts: 5, retryBackoffMs: 200, maxRetryBackoffMs: 5000 } as const;
 
 /**
+ * Batch sizes of the bus, the one place their defaults are written: the adapters and the publisher
+ * fall back to them, and the configuration's DRIFTGATE_CONSUMER_BATCH_SIZE and
+ * DRIFTGATE_PUBLISH_BATCH_SIZE default to them.
+ */
+export const BATCH_DEFAULTS = {
+  /** Most messages handed to one consumer handler call (one monitor transaction). */
+  consumerBatchSize: 2000,
+  /** Messages in one publisher send (one broker round trip with acks=all). */
+  publishBatchSize: 2000,
+} as const;
+
+/**
  * One partition's lag row from its retained log (`startOffset` up to `endOffset`, exclusive) and
  * the group's commit there, if any. Both adapters build their rows with it, so they count alike.
  */

@@ -1,14 +1,14 @@
 // The Open Inference Protocol's gRPC service, `inference.GRPCInferenceService`, on the same registry,
 // batcher, breaker, prediction events and error catalogue as the HTTP routes.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { DriftgateError, checkModelName, checkVersion } from '../../core/index.js';
+import { DRIFTGATE_VERSION, DriftgateError, checkModelName, checkVersion } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import { runInfer } from '../infer.js';
 import { parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
 import { modelMetadata } from '../model-metadata.js';
 import type { GatewayContext } from '../routes/context.js';
-import { SERVER_NAME, SERVER_VERSION } from '../routes/v2.js';
+import { SERVER_NAME } from '../routes/v2.js';
 import { inferRequest } from '../schemas.js';
 import { unary } from './calls.js';
 import type { CallRecord } from './calls.js';
@@ -43,7 +43,7 @@ export function inferenceService(ctx: GatewayContext, decoders: Record<string, (
     ServerReady: method('ServerReady', () => ({ ready: !ctx.lifecycle.shuttingDown && ctx.registry.ready() })),
     ServerMetadata: method('ServerMetadata', () => {
       refuseWhileShuttingDown(ctx);
-      return { name: SERVER_NAME, version: SERVER_VERSION, extensions: GRPC_EXTENSIONS };
+      return { name: SERVER_NAME, version: DRIFTGATE_VERSION, extensions: GRPC_EXTENSIONS };
     }),
     ModelReady: method('ModelReady', (request: ModelRequest, record) => {
       refuseWhileShuttingDown(ctx);

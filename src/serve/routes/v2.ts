@@ -2,7 +2,7 @@
 // binary tensor data, model configuration and statistics.
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { DriftgateError } from '../../core/index.js';
+import { DRIFTGATE_VERSION, DriftgateError } from '../../core/index.js';
 import { endpoint, inferBody, labelsOf, only, parseBody } from '../http.js';
 import { checkRequestRows } from '../limits.js';
 import { runInfer } from '../infer.js';
@@ -15,7 +15,6 @@ import type { InferRequest } from '../schemas.js';
 import type { GatewayContext } from './context.js';
 
 export const SERVER_NAME = 'driftgate';
-export const SERVER_VERSION = '0.1.0';
 export const EXTENSIONS = ['model_repository', 'prediction_ids', 'binary_tensor_data', 'model_configuration', 'statistics'];
 
 /** Reads `:model` and the optional `:version` from the URL, and labels the request metric once the model is known. */
@@ -60,7 +59,7 @@ export function v2Routes(ctx: GatewayContext): Router {
   const r = Router();
 
   r.all('/v2', endpoint('/v2'), only('GET'), (_req, res) => {
-    res.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
+    res.json({ name: SERVER_NAME, version: DRIFTGATE_VERSION, extensions: EXTENSIONS });
   });
 
   // Before /v2/models/:model, which would take "stats" for a model name (as in Triton, the path wins).

@@ -4,6 +4,7 @@
 // read over HTTP (`DRIFTGATE_MONITOR_URL`, its /monitor/models endpoints).
 import { describeError } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
+import type { Task } from '../../core/index.js';
 
 /** One feature's test in a drift window; a score of Infinity arrives as null through JSON. */
 export interface MonitoredFeatureDrift {
@@ -19,13 +20,13 @@ export interface MonitoredVersion {
   model: string;
   version: number;
   /** The rolling window's quality now; NaN (null through JSON) while it is empty. */
-  performance: { task: 'classification' | 'regression'; count: number; accuracy?: number | null; macroF1?: number | null; mae?: number | null; rmse?: number | null };
+  performance: { task: Task; count: number; accuracy?: number | null; macroF1?: number | null; mae?: number | null; rmse?: number | null };
   lastWindow?: { endTime: number; share: number; datasetDrift: boolean; features: MonitoredFeatureDrift[] } | undefined;
 }
 
 /** A model's recent performance verdicts and drift windows, oldest first (the monitor's timeline). */
 export interface MonitoredTimeline {
-  task: 'classification' | 'regression';
+  task: Task;
   points: { ts: number; version: number; labels: number; accuracy?: number; f1?: number; mae?: number; rmse?: number }[];
   windows: { ts: number; version: number; share: number; detected: boolean; features: { feature: string; test: string; score: number | null; pValue: number | null; drifted: boolean }[] }[];
 }

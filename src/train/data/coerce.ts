@@ -1,8 +1,9 @@
 // Turning loaded cells into typed values: numbers for numeric columns, strings for categorical ones.
 import { isMissing, parseNumber } from './values.js';
 import type { ColumnType } from './values.js';
+import type { Task } from '../../core/index.js';
 
-export type Task = 'classification' | 'regression';
+export type { Task };
 
 /**
  * The typed value of a cell and what it took to get it:

@@ -7,7 +7,9 @@ import { isMissing, makeRow, parseNumber } from './values.js';
 import type { ColumnType, TypedColumn } from './values.js';
 
 /** `drop` removes rows missing a value in the column; the others fill it with a statistic. */
-export type MissingStrategy = 'mean' | 'median' | 'mode' | 'drop';
+/** What fills a missing value, or `drop` for removing its row. */
+export const MISSING_STRATEGIES = ['mean', 'median', 'mode', 'drop'] as const;
+export type MissingStrategy = (typeof MISSING_STRATEGIES)[number];
 
 export interface MissingOptions {
   /** Strategy for numeric columns. @defaultValue `'median'` */
@@ -39,8 +41,6 @@ export interface ImputeResult {
   dropped: number;
 }
 
-const STRATEGIES: readonly MissingStrategy[] = ['mean', 'median', 'mode', 'drop'];
-
 /** Each feature's strategy, after checking the options name real columns and fit their types. */
 export function resolveMissingStrategies(
   features: readonly TypedColumn[],
@@ -61,8 +61,8 @@ export function resolveMissingStrategies(
       : f.type === 'numeric'
         ? (options.numeric ?? 'median')
         : (options.categorical ?? 'mode');
-    if (!STRATEGIES.includes(strategy)) {
-      throw new DataError(`column ${JSON.stringify(f.name)}: missing-value strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`, {
+    if (!MISSING_STRATEGIES.includes(strategy)) {
+      throw new DataError(`column ${JSON.stringify(f.name)}: missing-value strategy must be one of ${MISSING_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`, {
         column: f.name,
       });
     }

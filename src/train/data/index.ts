@@ -27,7 +27,7 @@ export type { SelectOptions, ColumnSelection } from './columns.js';
 export type { Task } from './coerce.js';
 export { cleanTable } from './clean.js';
 export type { CleanOptions, CleanResult, CleaningReport, ColumnCleaning } from './clean.js';
-export { fitImputer, applyImputer } from './impute.js';
+export { fitImputer, applyImputer, MISSING_STRATEGIES } from './impute.js';
 export type { MissingStrategy, MissingOptions, Imputer, ImputerColumn, ImputeResult } from './impute.js';
 export { fitClipper, applyClipper } from './clip.js';
 export type { OutlierRule, OutlierOptions, Clipper, ClipBounds } from './clip.js';

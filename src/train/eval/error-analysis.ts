@@ -9,6 +9,7 @@ import { exampleLogLoss } from './log-loss.js';
 import type { NumericColumn } from './regression.js';
 import { readValue, sliceMetrics } from './slices.js';
 import type { RawFeatureValue, SliceMetric } from './slices.js';
+import type { Task } from '../../core/index.js';
 
 /** Options and row data shared by both tasks. */
 export interface ErrorAnalysisOptions {
@@ -66,7 +67,7 @@ export interface WorstExample {
 }
 
 export interface ErrorAnalysis {
-  readonly task: 'classification' | 'regression';
+  readonly task: Task;
   readonly n: number;
   /** Metric used for slices: accuracy (higher is better) or mean absolute error (lower is better). */
   readonly sliceMetric: 'accuracy' | 'mae';
