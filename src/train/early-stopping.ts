@@ -16,6 +16,11 @@ export interface EarlyStoppingConfig {
   patience: number;
   /** How much better than the best so far a value must be to count as an improvement. */
   minDelta: number;
+  /**
+   * Epochs at the start of each phase that are neither watched nor kept as the best: a warm start
+   * whose small validation split happens to flatter the starting weights cannot stop the run there.
+   */
+  startFromEpoch: number;
   mode: MonitorMode;
 }
 
@@ -29,17 +34,21 @@ export function monitorMode(monitor: string): MonitorMode {
 
 /**
  * Resolves the trainer's option: `false` turns early stopping off; `undefined` gives the default
- * (`val_loss`, patience 10, minDelta 0).
- * @throws RangeError for a negative or fractional patience, or a negative minDelta.
+ * (`val_loss`, patience 10, minDelta 0, watched from the first epoch).
+ * @throws RangeError for a negative or fractional patience or startFromEpoch, or a negative minDelta.
  */
 export function resolveEarlyStopping(options: EarlyStoppingOptions | false | undefined): EarlyStoppingConfig | undefined {
   if (options === false) return undefined;
   const monitor = options?.monitor ?? 'val_loss';
   const patience = options?.patience ?? 10;
   const minDelta = options?.minDelta ?? 0;
+  const startFromEpoch = options?.startFromEpoch ?? 0;
   if (!Number.isInteger(patience) || patience < 0) throw new RangeError(`early stopping patience must be an integer >= 0, got ${patience}`);
+  if (!Number.isInteger(startFromEpoch) || startFromEpoch < 0) {
+    throw new RangeError(`early stopping startFromEpoch must be an integer >= 0, got ${startFromEpoch}`);
+  }
   if (!(Number.isFinite(minDelta) && minDelta >= 0)) throw new RangeError(`early stopping minDelta must be a number >= 0, got ${minDelta}`);
-  return { monitor, patience, minDelta, mode: monitorMode(monitor) };
+  return { monitor, patience, minDelta, startFromEpoch, mode: monitorMode(monitor) };
 }
 
 /** Where the patience rule stands after some epochs. */
@@ -77,14 +86,21 @@ export function observeEpoch(
  * BatchNormalization statistics come back too); a clone shares its buffer until the variable is next
  * assigned, so snapshots are cheap. `restore` writes the copy back; `dispose` frees it. One tracker
  * follows one model: the weights it restores must have the shapes it saw.
+ *
+ * The tracker follows one phase, whose first epoch is `firstEpoch`; the phase's first
+ * `config.startFromEpoch` epochs are skipped. A value for an epoch before the phase (the previous
+ * phase's result, given before the first fit) is always watched.
  */
 export class BestWeightsTracker {
   readonly config: EarlyStoppingConfig;
   private state: PatienceState = INITIAL_PATIENCE;
   private weights: tf.Tensor[] | undefined;
 
-  constructor(config: EarlyStoppingConfig) {
+  private readonly firstEpoch: number;
+
+  constructor(config: EarlyStoppingConfig, firstEpoch = 1) {
     this.config = config;
+    this.firstEpoch = firstEpoch;
   }
 
   get bestEpoch(): number | undefined {
@@ -97,6 +113,7 @@ export class BestWeightsTracker {
 
   /** Records an epoch's monitored value; snapshots the model when it improved. Returns true to stop. */
   update(epoch: number, value: number, model: tf.LayersModel): boolean {
+    if (epoch >= this.firstEpoch && epoch < this.firstEpoch + this.config.startFromEpoch) return false;
     const step = observeEpoch(this.state, epoch, value, this.config);
     this.state = step.state;
     if (step.improved) {

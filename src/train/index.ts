@@ -85,5 +85,5 @@ export { drawTrainingSample, readTrainingSample, TRAINING_SAMPLE_FILE, DEFAULT_S
 export type { TrainingSample, TrainingSampleOptions, SampleExample, SampleValue, DrawnSample } from './training-sample.js';
 export { retrainVersion } from './retrain.js';
 export type { RetrainVersionOptions, RetrainedVersion, RetrainExample } from './retrain.js';
-export { retrainRecipeSchema, resolveRetrainRecipe, DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_REPLAY_SHARE } from './retrain-recipe.js';
+export { retrainRecipeSchema, resolveRetrainRecipe, DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_RETRAIN_START_FROM_EPOCH, DEFAULT_REPLAY_SHARE } from './retrain-recipe.js';
 export type { RetrainRecipe, RetrainRecipeInput } from './retrain-recipe.js';

@@ -47,7 +47,7 @@ export async function runRecipe(initial: tf.LayersModel, hp: Hyperparameters, ru
       if (trainee.precomputedLayers.length > 0) {
         run.emit({ type: 'stage', stage: 'precompute', message: `${phase.name}: frozen layers ${trainee.precomputedLayers.join(', ')} run once as a feature extractor` });
       }
-      const tracker = run.earlyStopping ? new BestWeightsTracker(run.earlyStopping) : undefined;
+      const tracker = run.earlyStopping ? new BestWeightsTracker(run.earlyStopping, history.length + 1) : undefined;
       try {
         compileForTraining(trainee.model, { optimizer: hp.optimizer, learningRate: phase.learningRate, task: run.task });
         if (tracker && history.length > 0) {

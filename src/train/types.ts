@@ -63,6 +63,8 @@ export interface EarlyStoppingOptions {
   monitor?: string;
   patience: number;
   minDelta?: number;
+  /** Epochs at the start of each phase that are not watched (Keras's `start_from_epoch`). @defaultValue 0 */
+  startFromEpoch?: number;
 }
 
 export interface SearchOptions {

@@ -73,9 +73,9 @@ void describe('observeEpoch (the patience rule)', () => {
 
 void describe('resolveEarlyStopping and monitorMode', () => {
   void test('defaults: val_loss, patience 10, minDelta 0, min', () => {
-    assert.deepEqual(resolveEarlyStopping(undefined), { monitor: 'val_loss', patience: 10, minDelta: 0, mode: 'min' });
+    assert.deepEqual(resolveEarlyStopping(undefined), { monitor: 'val_loss', patience: 10, minDelta: 0, startFromEpoch: 0, mode: 'min' });
     assert.equal(resolveEarlyStopping(false), undefined);
-    assert.deepEqual(resolveEarlyStopping({ monitor: 'val_accuracy', patience: 3 }), { monitor: 'val_accuracy', patience: 3, minDelta: 0, mode: 'max' });
+    assert.deepEqual(resolveEarlyStopping({ monitor: 'val_accuracy', patience: 3 }), { monitor: 'val_accuracy', patience: 3, minDelta: 0, startFromEpoch: 0, mode: 'max' });
   });
 
   void test('direction follows the metric name', () => {
@@ -110,7 +110,7 @@ void describe('BestWeightsTracker', () => {
   void test('restores the weights of the best epoch, not the last, and frees its copy', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
     try {
-      const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 2, minDelta: 0, mode: 'min' });
+      const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 2, minDelta: 0, startFromEpoch: 0, mode: 'min' });
       const losses = [0.9, 0.4, 0.6, 0.7];
       let stoppedAt: number | undefined;
       for (let epoch = 1; epoch <= losses.length; epoch++) {
@@ -138,12 +138,57 @@ void describe('BestWeightsTracker', () => {
   void test('restore without any finite value recorded is a no-op', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
     try {
-      const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 5, minDelta: 0, mode: 'min' });
+      const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 5, minDelta: 0, startFromEpoch: 0, mode: 'min' });
       tracker.update(1, Number.NaN, model);
       assert.equal(tracker.restore(model), false);
       tracker.dispose();
     } finally {
       model.dispose();
     }
+  });
+
+  void test('startFromEpoch: the first epochs of a phase neither stop the run nor become the best; a value from before the phase still counts', () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+    try {
+      // A warm start whose validation loss is best at once and then worse while the model relearns.
+      const losses = [0.1, 0.5, 0.6, 0.7, 0.4, 0.3, 0.35, 0.36];
+      const run = (startFromEpoch: number) => {
+        const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 2, minDelta: 0, startFromEpoch, mode: 'min' });
+        let stoppedAt: number | undefined;
+        for (let epoch = 1; epoch <= losses.length && stoppedAt === undefined; epoch++) {
+          setWeight(model, epoch * 10);
+          if (tracker.update(epoch, losses[epoch - 1]!, model)) stoppedAt = epoch;
+        }
+        tracker.restore(model);
+        tracker.dispose();
+        return { stoppedAt, best: tracker.bestEpoch, weight: weightOf(model) };
+      };
+      assert.deepEqual(run(0), { stoppedAt: 3, best: 1, weight: 10 });
+      assert.deepEqual(run(3), { stoppedAt: 8, best: 6, weight: 60 });
+
+      // Second phase starting at epoch 11: the first phase's end (epoch 10) is watched, 11-12 are not.
+      const tracker = new BestWeightsTracker({ monitor: 'val_loss', patience: 1, minDelta: 0, startFromEpoch: 2, mode: 'min' }, 11);
+      setWeight(model, 100);
+      assert.equal(tracker.update(10, 0.2, model), false);
+      for (const [epoch, loss] of [[11, 0.1], [12, 0.1]] as const) {
+        setWeight(model, epoch * 10);
+        assert.equal(tracker.update(epoch, loss, model), false, `epoch ${epoch} is skipped`);
+      }
+      setWeight(model, 130);
+      assert.equal(tracker.update(13, 0.25, model), true, 'epoch 13 is the first watched, and no better');
+      assert.equal(tracker.bestEpoch, 10);
+      tracker.restore(model);
+      assert.equal(weightOf(model), 100);
+      tracker.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  void test('resolveEarlyStopping checks startFromEpoch', () => {
+    assert.equal(resolveEarlyStopping(undefined)!.startFromEpoch, 0);
+    assert.equal(resolveEarlyStopping({ patience: 3, startFromEpoch: 10 })!.startFromEpoch, 10);
+    assert.throws(() => resolveEarlyStopping({ patience: 3, startFromEpoch: -1 }), /startFromEpoch must be an integer >= 0, got -1/);
+    assert.throws(() => resolveEarlyStopping({ patience: 3, startFromEpoch: 1.5 }), /startFromEpoch/);
   });
 });

@@ -2,7 +2,7 @@
 // refusals that name the bad field.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataError, DEFAULT_REPLAY_SHARE, DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, resolveRetrainRecipe } from '../../src/train/index.js';
+import { DataError, DEFAULT_REPLAY_SHARE, DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_RETRAIN_START_FROM_EPOCH, resolveRetrainRecipe } from '../../src/train/index.js';
 
 void describe('resolveRetrainRecipe', () => {
   test('no block: a short warm start with early stopping on val_loss, no search, a replay share', () => {
@@ -10,10 +10,10 @@ void describe('resolveRetrainRecipe', () => {
     assert.deepEqual(recipe, {
       hyperparameters: {},
       epochs: DEFAULT_RETRAIN_EPOCHS,
-      earlyStopping: { monitor: 'val_loss', patience: DEFAULT_RETRAIN_PATIENCE, minDelta: 0 },
+      earlyStopping: { monitor: 'val_loss', patience: DEFAULT_RETRAIN_PATIENCE, minDelta: 0, startFromEpoch: DEFAULT_RETRAIN_START_FROM_EPOCH },
       replayShare: DEFAULT_REPLAY_SHARE,
     });
-    assert.deepEqual([DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_REPLAY_SHARE], [50, 5, 0.3]);
+    assert.deepEqual([DEFAULT_RETRAIN_EPOCHS, DEFAULT_RETRAIN_PATIENCE, DEFAULT_RETRAIN_START_FROM_EPOCH, DEFAULT_REPLAY_SHARE], [50, 5, 10, 0.3]);
   });
 
   test('overrides win over the block, hyperparameters merged field by field', () => {
