@@ -4,6 +4,7 @@
 // (no bus), the embedded bus, and Kafka. "per CPU-s" divides by the process's CPU time (user +
 // system), the events one core manages; the Kafka client's own work is included in that time.
 //   npm run bench:monitor -- [--predictions 50000] [--kafka 127.0.0.1:9092] [--window 500] [--runs 3] [--skipKafka]
+//                            [--batches 500] (batch sizes of the direct source, e.g. 10,50,500)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     window: { type: 'string', default: '500' },
     skipKafka: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
+    /** Batch sizes of the direct source: live traffic reaches the monitor in small batches. */
+    batches: { type: 'string', default: '500' },
   },
 });
 const count = Number(args.predictions);
@@ -94,21 +97,20 @@ async function windowsEvaluated(registry: Registry): Promise<number> {
   return m.values.filter((v) => v.labels['kind'] === 'data').reduce((a, v) => a + v.value, 0);
 }
 
-async function direct(): Promise<Row> {
+async function direct(batch: number): Promise<Row> {
   const { predictions, labels } = makeEvents(count, 'direct');
   const registry = new Registry();
   const bus = createEventBus({ kafkaBrokers: [], topicPrefix: 'bench.' });
   const { monitor, store, dir } = newMonitor(bus, 'bench.', registry);
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const batch = 500;
   for (let i = 0; i < count; i += batch) {
     await monitor.apply({ predictions: predictions.slice(i, i + batch), labels: labels.slice(Math.max(0, i - 1000), Math.max(0, i - 1000) + batch) });
   }
   await monitor.apply({ predictions: [], labels: labels.slice(Math.max(0, count - 1000)) });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  const row = { source: 'direct (no bus)', events: 2 * count, seconds, perSecond: (2 * count) / seconds, perCpuSecond: (2 * count) / ((used.user + used.system) / 1e6), windows: await windowsEvaluated(registry) };
+  const row = { source: `direct (no bus), batches of ${batch}`, events: 2 * count, seconds, perSecond: (2 * count) / seconds, perCpuSecond: (2 * count) / ((used.user + used.system) / 1e6), windows: await windowsEvaluated(registry) };
   store.close();
   await bus.close();
   rmSync(dir, { recursive: true, force: true });
@@ -159,7 +161,9 @@ async function median(measure: () => Promise<Row>): Promise<Row & { low: number;
   return { ...mid, low: runs[0]!.perCpuSecond, high: runs[runs.length - 1]!.perCpuSecond };
 }
 
-const rows = [await median(direct), await median(() => viaBus('embedded'))];
+const rows = [];
+for (const batch of args.batches!.split(',').map(Number)) rows.push(await median(() => direct(batch)));
+rows.push(await median(() => viaBus('embedded')));
 if (!args.skipKafka) rows.push(await median(() => viaBus('kafka')));
 
 console.log(`monitor benchmark: ${count} predictions + ${count} labels of ${manifest.name}, windows of ${args.window}; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, node ${process.version}`);

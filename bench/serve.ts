@@ -7,20 +7,17 @@
 //
 //   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--profile] [--json out.json]
 //                          [--only serving|protocols] [--protocol-batches 1,256] [--protocol-connections 64]
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { inputWidth, readManifestAt } from '../src/core/index.js';
 import { openRuntime } from '../src/serve/index.js';
+import { freePort, machineLine, root, startProcess, stopProcess, summarizeProfile } from './harness.js';
 import { benchProtocols, protocolTable } from './protocols.js';
 import type { ProtocolRow } from './protocols.js';
 
-const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
@@ -44,36 +41,6 @@ const connections = args.connections!.split(',').map(Number);
 const models = args.models!.split(',');
 
 const IRIS_BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.9, 3.0, 5.1, 1.8] }] });
-
-/** Starts a server script in its own process and resolves with its port once it listens. */
-function startProcess(script: string, env: Record<string, string>, extraNodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', script, ...(script.endsWith('main.ts') ? ['serve'] : [])], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /listening (\d+)/.exec(log) ?? /"msg":"models loaded"/.exec(log);
-      if (m) {
-        const port = /listening (\d+)/.exec(log)?.[1] ?? /"port":(\d+)/.exec(log)?.[1];
-        if (port) resolvePort({ child, port: Number(port) });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}: ${log.slice(-2000)}`)));
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await done;
-}
 
 interface Row {
   target: string;
@@ -115,38 +82,6 @@ async function runtimeRate(model: string, seconds: number): Promise<number> {
   return calls / seconds;
 }
 
-/** Top self-time functions of a V8 CPU profile. */
-function summarizeProfile(file: string, top = 15): string {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
-  };
-  const byFrame = new Map<string, number>();
-  let total = 0;
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    total += hits;
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(root + '/', '');
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
-    byFrame.set(key, (byFrame.get(key) ?? 0) + hits);
-  }
-  return [...byFrame]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([k, v]) => `| ${((100 * v) / total).toFixed(1)}% | ${k.replace(/\|/g, '\\|')} |`)
-    .join('\n');
-}
-
-/** A port nothing listens on now (the gRPC port must be chosen before the gateway starts). */
-function freePort(): Promise<number> {
-  return new Promise((resolveFree, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      server.close(() => (typeof addr === 'object' && addr ? resolveFree(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function protocolSection(): Promise<{ lines: string[]; rows: ProtocolRow[] }> {
   const grpcPort = await freePort();
   const gw = await startProcess('src/cli/main.ts', {
@@ -181,7 +116,7 @@ async function protocolSection(): Promise<{ lines: string[]; rows: ProtocolRow[]
 async function main(): Promise<void> {
   if (args.only === 'protocols') {
     const { lines, rows } = await protocolSection();
-    process.stdout.write([machineLine(), ...lines].join('\n') + '\n');
+    process.stdout.write([machineLine(duration), ...lines].join('\n') + '\n');
     if (args.json) writeFileSync(args.json, JSON.stringify({ protocols: rows }, null, 2));
     return;
   }
@@ -235,7 +170,7 @@ async function main(): Promise<void> {
 
   const bareAt = new Map(rows.filter((r) => r.target === 'bare express').map((r) => [r.connections, r]));
   const lines = [
-    machineLine(),
+    machineLine(duration),
     '',
     '| target | batching | thread | events | connections | req/s | p50 ms | p99 ms | vs bare req/s | vs bare p99 | errors | non-2xx |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -256,10 +191,6 @@ async function main(): Promise<void> {
   if (profiles.length) lines.push('', `CPU profile of the gateway's main thread (${args.setups!.split(',')[0]}, whole run), top self time:`, '', '| self | function |', '|---:|---|', profiles[0]!);
   process.stdout.write(lines.join('\n') + '\n');
   if (args.json) writeFileSync(args.json, JSON.stringify({ rows, rates, protocols: protocols?.rows }, null, 2));
-}
-
-function machineLine(): string {
-  return `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; ${duration} s per run, load generators in the same machine.`;
 }
 
 main().catch((err) => {

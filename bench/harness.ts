@@ -1,0 +1,100 @@
+// What the serving benchmarks share: starting a server script in a child process and learning its
+// port, stopping it, a free port, a summary of a V8 CPU profile, and the machine line every table
+// starts with.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..');
+
+export interface Server {
+  child: ChildProcess;
+  port: number;
+  /** What the process wrote to stdout and stderr so far. */
+  log: () => string;
+}
+
+/** Starts a server script in its own process and resolves with its port once it listens. */
+export function startProcess(script: string, env: Record<string, string>, extraNodeArgs: string[] = []): Promise<Server> {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', script, ...(script.endsWith('main.ts') ? ['serve'] : [])], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    let started = false;
+    const onData = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-200_000);
+      if (started) return;
+      const port = /listening (\d+)/.exec(log)?.[1] ?? (/"msg":"models loaded"/.test(log) ? /"port":(\d+)/.exec(log)?.[1] : undefined);
+      if (port) {
+        started = true;
+        resolvePort({ child, port: Number(port), log: () => log });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      if (!started) reject(new Error(`${script} exited with ${code}: ${log.slice(-2000)}`));
+    });
+  });
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+/** A port nothing listens on now (for a port that must be chosen before a server starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolveFree, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      server.close(() => (typeof addr === 'object' && addr ? resolveFree(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Top self-time functions of a V8 CPU profile, as markdown table rows `| share | function |`. */
+export function summarizeProfile(file: string, top = 15): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
+  const byFrame = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    total += hits;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(root + '/', '');
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    byFrame.set(key, (byFrame.get(key) ?? 0) + hits);
+  }
+  return [...byFrame]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `| ${((100 * v) / total).toFixed(1)}% | ${k.replace(/\|/g, '\\|')} |`)
+    .join('\n');
+}
+
+/** The machine, Node, the load average now, and the run length: the line above every table. */
+export function machineLine(seconds: number): string {
+  return `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; ${seconds} s per run, load generators in the same machine.`;
+}
+
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

@@ -1,0 +1,226 @@
+// The monitoring tax: what the default `npm start` stack (every prediction published, monitor and
+// retrain loop in the process) costs in throughput and tail latency against the same gateway with
+// monitoring off (no publishing, no monitor, no retrainer). Batch-1 V2 infer on iris-onnx at c=64,
+// the set-ups interleaved run by run so a machine that gets busier mid-benchmark weighs on all of
+// them, medians of the runs. While the load runs, and for a few seconds after it (while the monitor
+// drains what it has not consumed yet), a separate client asks /v2/health/ready every 50 ms and the
+// slowest answer is reported. With `--profile`, each set-up's last run writes CPU profiles of every
+// thread (main, model worker, ...) and the table lists the top self time of each.
+//
+//   npm run bench:tax -- [--duration 10] [--runs 3] [--connections 64] [--kafka 127.0.0.1:9092]
+//                        [--skip-kafka] [--breakdown] [--profile] [--json out.json]
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { machineLine, median, startProcess, stopProcess, summarizeProfile } from './harness.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    kafka: { type: 'string', default: '127.0.0.1:9092' },
+    'skip-kafka': { type: 'boolean', default: false },
+    /** Also the parts one by one: publishing alone, publishing + monitor, publishing + retrain loop. */
+    breakdown: { type: 'boolean', default: false },
+    'drain-seconds': { type: 'string', default: '5' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const duration = Number(args.duration);
+const runs = Number(args.runs);
+const connections = Number(args.connections);
+const drainSeconds = Number(args['drain-seconds']);
+
+const BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.9, 3.0, 5.1, 1.8] }] });
+
+interface Setup {
+  name: string;
+  describe: string;
+  env: Record<string, string>;
+}
+
+const SETUPS: Setup[] = [
+  {
+    name: 'monitoring off',
+    describe: 'no publishing, no monitor, no retrain loop',
+    env: { DRIFTGATE_PAYLOAD_SAMPLING: '0', DRIFTGATE_MONITOR: 'off', DRIFTGATE_RETRAIN: 'off', KAFKA_BROKERS: '' },
+  },
+  { name: 'npm start defaults', describe: 'embedded bus, monitor and retrain loop in the process', env: { KAFKA_BROKERS: '' } },
+  ...(args.breakdown
+    ? [
+        { name: 'publishing only', describe: 'embedded bus, no monitor, no retrain loop', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR: 'off', DRIFTGATE_RETRAIN: 'off' } },
+        { name: 'publishing + monitor', describe: 'embedded bus, no retrain loop', env: { KAFKA_BROKERS: '', DRIFTGATE_RETRAIN: 'off' } },
+        { name: 'publishing + retrain loop', describe: 'embedded bus, no monitor', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR: 'off' } },
+      ]
+    : []),
+  ...(args['skip-kafka'] ? [] : [{ name: 'defaults + Kafka', describe: `KAFKA_BROKERS=${args.kafka}`, env: { KAFKA_BROKERS: args.kafka! } }]),
+];
+
+interface Measurement {
+  setup: string;
+  run: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Slowest /v2/health/ready answer while the load ran, ms. */
+  healthLoadMs: number;
+  /** Slowest answer in the seconds after the load, ms. */
+  healthDrainMs: number;
+  /** Health probes that failed or were not 200. */
+  healthFailures: number;
+  /** Messages the monitor had not committed when the load ended (summed over topics). */
+  lagAtEnd: number | undefined;
+}
+
+/** Asks /v2/health/ready every `everyMs` on its own connection until stopped; keeps the slowest answer. */
+function healthProbe(port: number, everyMs: number): { stop: () => Promise<{ slowestMs: number; failures: number }> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let slowestMs = 0;
+  let failures = 0;
+  let stopped = false;
+  const once = (): Promise<void> =>
+    new Promise((done) => {
+      const started = performance.now();
+      const req = request({ host: '127.0.0.1', port, path: '/v2/health/ready', agent, timeout: 5_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          slowestMs = Math.max(slowestMs, performance.now() - started);
+          if (res.statusCode !== 200) failures++;
+          done();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        failures++;
+        slowestMs = Math.max(slowestMs, performance.now() - started);
+        done();
+      });
+      req.end();
+    });
+  const loop = (async () => {
+    while (!stopped) {
+      await once();
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      agent.destroy();
+      return { slowestMs, failures };
+    },
+  };
+}
+
+async function monitorLag(port: number): Promise<number | undefined> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const rows = [...text.matchAll(/^driftgate_monitor_consumer_lag\{[^}]*\} (\d+)/gm)];
+  return rows.length ? rows.reduce((a, m) => a + Number(m[1]), 0) : undefined;
+}
+
+async function measure(setup: Setup, run: number, profileDir: string | undefined): Promise<Measurement> {
+  const state = mkdtempSync(join(tmpdir(), 'dg-bench-tax-'));
+  const server = await startProcess(
+    'src/cli/main.ts',
+    {
+      PORT: '0',
+      DRIFTGATE_GRPC_PORT: '0',
+      DRIFTGATE_SPOOL_DIR: join(state, 'spool'),
+      DRIFTGATE_MONITOR_STORE: join(state, 'monitor.db'),
+      DRIFTGATE_RETRAIN_STORE: join(state, 'retrain.db'),
+      DRIFTGATE_TOPIC_PREFIX: `benchtax${Date.now()}.`,
+      DRIFTGATE_LOG_LEVEL: 'info',
+      ...setup.env,
+    },
+    profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  );
+  try {
+    const url = `http://127.0.0.1:${server.port}/v2/models/iris-onnx/infer`;
+    const load = { url, connections, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: BODY };
+    await autocannon({ ...load, duration: 3 }); // warm-up: JIT, the runtime's first calls, the bus
+    const probe = healthProbe(server.port, 50);
+    const r = await autocannon({ ...load, duration });
+    const duringLoad = await probe.stop();
+    const lagAtEnd = await monitorLag(server.port);
+    const drainProbe = healthProbe(server.port, 50);
+    await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+    const afterLoad = await drainProbe.stop();
+    return {
+      setup: setup.name,
+      run,
+      reqPerSec: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+      healthLoadMs: duringLoad.slowestMs,
+      healthDrainMs: afterLoad.slowestMs,
+      healthFailures: duringLoad.failures + afterLoad.failures,
+      lagAtEnd,
+    };
+  } finally {
+    await stopProcess(server.child);
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/** The `(idle)` share of a profile summary, in percent. */
+function idleShare(summary: string): number {
+  return Number(/^\| ([\d.]+)% \| \(idle\) \|$/m.exec(summary)?.[1] ?? 0);
+}
+
+async function main(): Promise<void> {
+  const measurements: Measurement[] = [];
+  const profiles = new Map<string, string[]>();
+  for (let run = 1; run <= runs; run++) {
+    for (const setup of SETUPS) {
+      const profileDir = args.profile && run === runs ? mkdtempSync(join(tmpdir(), 'dg-prof-')) : undefined;
+      const m = await measure(setup, run, profileDir);
+      measurements.push(m);
+      process.stderr.write(`run ${run} ${setup.name}: ${Math.round(m.reqPerSec)} req/s, p99 ${m.p99} ms, health ${m.healthLoadMs.toFixed(0)}/${m.healthDrainMs.toFixed(0)} ms\n`);
+      if (profileDir) {
+        const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+        // Only threads that worked: the example models' idle workers and tsx's loader thread are left out.
+        const busy = files.map((f) => summarizeProfile(join(profileDir, f), 12)).filter((summary) => idleShare(summary) < 80);
+        profiles.set(setup.name, busy);
+      }
+    }
+  }
+
+  const of = (name: string) => measurements.filter((m) => m.setup === name);
+  const baseline = of(SETUPS[0]!.name);
+  const baseRps = median(baseline.map((m) => m.reqPerSec));
+  const baseP99 = median(baseline.map((m) => m.p99));
+  const lines = [
+    machineLine(duration),
+    `Batch-1 V2 infer on iris-onnx, ${connections} connections, ${runs} runs per set-up (interleaved), medians; health = slowest /v2/health/ready answer (probed every 50 ms) during the load / in the ${drainSeconds} s after it.`,
+    '',
+    '| set-up | what runs | req/s (runs) | median req/s | vs off | p99 ms (median) | vs off | health during / after load, ms | errors | monitor lag at end |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...SETUPS.map((s) => {
+      const ms = of(s.name);
+      const rps = median(ms.map((m) => m.reqPerSec));
+      const p99 = median(ms.map((m) => m.p99));
+      const lag = ms.map((m) => m.lagAtEnd).filter((l): l is number => l !== undefined);
+      return `| ${s.name} | ${s.describe} | ${ms.map((m) => Math.round(m.reqPerSec)).join(' / ')} | ${Math.round(rps)} | ${(rps / baseRps).toFixed(2)}x | ${p99} | ${(p99 / Math.max(baseP99, 1)).toFixed(2)}x | ${Math.round(Math.max(...ms.map((m) => m.healthLoadMs)))} / ${Math.round(Math.max(...ms.map((m) => m.healthDrainMs)))} | ${ms.reduce((a, m) => a + m.errors + m.healthFailures, 0)} | ${lag.length ? Math.max(...lag) : '-'} |`;
+    }),
+  ];
+  for (const [name, summaries] of profiles) {
+    summaries.forEach((summary, i) => {
+      lines.push('', `CPU profile ${i + 1} of ${summaries.length} busy threads (${name}; main thread first), top self time:`, '', '| self | function |', '|---:|---|', summary);
+    });
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify(measurements, null, 2));
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
