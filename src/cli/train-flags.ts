@@ -181,7 +181,7 @@ function baseFlags(flags: TrainFlags): BaseOptions | undefined {
   }
   const base: BaseOptions = { dir: flags.base };
   if (flags.freeze !== undefined) {
-    base.freeze = /^\s*\d+\s*$/.test(flags.freeze) ? { firstK: integerFlag(flags.freeze, 'freeze', 0)! } : { names: listFlag(flags.freeze, 'freeze')! };
+    base.freeze = /^\s*\d+\s*$/.test(flags.freeze) ? { firstK: integerFlag(flags.freeze, 'freeze', 0) } : { names: listFlag(flags.freeze, 'freeze')! };
   }
   const strategy = enumFlag(flags.strategy, 'strategy', BASE_STRATEGIES);
   if (strategy) base.strategy = strategy;
@@ -250,7 +250,7 @@ function earlyStoppingFlags(flags: TrainFlags): TrainOptions['earlyStopping'] {
 /** `trials=20,time=60s,eta=3,min-epochs=2`, or just `20`. */
 function searchFlag(raw: string | undefined): SearchOptions | undefined {
   if (raw === undefined) return undefined;
-  if (/^\s*\d+\s*$/.test(raw)) return { trials: integerFlag(raw, 'search', 1, 10_000)! };
+  if (/^\s*\d+\s*$/.test(raw)) return { trials: integerFlag(raw, 'search', 1, 10_000) };
   const out: Partial<SearchOptions> = {};
   for (const [key, value] of pairsFlag(raw, 'search')!) {
     if (key === 'trials') out.trials = integerFlag(value, 'search trials', 1, 10_000);

@@ -32,8 +32,16 @@ export {
   outputWidth,
   columnProfileSchema,
   referenceProfileSchema,
+  manifestMetricsSchema,
+  splitMetricsSchema,
+  lineageSchema,
+  artifactsSchema,
+  recordedScore,
+  metricSections,
+  splitScore,
+  taskFields,
 } from './manifest.js';
-export type { Task, Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
+export type { Artifacts, Lineage, ManifestMetrics, MetricSplit, ScoreName, SplitMetrics, Task, Manifest, ManifestInput, ManifestProblem, Feature, Scaler, Preprocessing, ColumnProfile, ReferenceProfile } from './manifest.js';
 export { FeatureEncoder } from './encoding.js';
 export type { RawValue } from './encoding.js';
 export { profileColumn, seededRandom, quantileOfSorted } from './profile.js';

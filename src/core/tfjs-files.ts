@@ -131,6 +131,8 @@ async function readModelJson(modelPath: string): Promise<tf.io.ModelJSON & { wei
   if (!Array.isArray(manifest) || !manifest.every(isWeightsGroup)) {
     throw new Error(`${modelPath} has a malformed weightsManifest (expected [{paths: string[], weights: [...]}])`);
   }
+  // Checked above as far as this module relies on it (a topology object, a well-formed weights manifest);
+  // the topology's inner layout is tfjs's to validate when it loads the model, so it stays a cast.
   return { ...(parsed as unknown as tf.io.ModelJSON), weightsManifest: manifest };
 }
 

@@ -2,7 +2,8 @@
 // quality the version had at training time. Each add updates confusion counts or error sums in O(1),
 // so the monitor can judge after every label without rescanning the window.
 import { z } from 'zod';
-import type { Task } from '../core/index.js';
+import { recordedScore } from '../core/index.js';
+import type { ManifestMetrics, Task } from '../core/index.js';
 
 export type PerformanceTask = Task;
 export type PerformanceMetric = 'accuracy' | 'f1' | 'mae' | 'rmse';
@@ -236,19 +237,12 @@ export function defaultMetric(task: PerformanceTask): PerformanceMetric {
 }
 
 /**
- * The version's metric at training time, from its manifest's `metrics`. Reads, in order, the
- * trainer's `validation` section, its `test` section, then flat keys (`{ accuracy, log_loss }`,
- * `{ rmse, mae, r2 }`); the first that has the metric as a finite number wins. F1 is the macro F1:
- * `macro.f1`, else `macro_f1`, else `f1`. Undefined when no section has it.
+ * The version's metric at training time, from its manifest's `metrics`: the validation split the
+ * monitor compares live scores with, else the test split, else the flat scores of older manifests
+ * (core's recordedScore; the schema says which keys hold each score). Undefined when none has it.
  */
-export function expectedMetric(manifestMetrics: Record<string, unknown>, metric: PerformanceMetric): number | undefined {
-  for (const section of [manifestMetrics['validation'], manifestMetrics['test'], manifestMetrics]) {
-    if (!isRecord(section)) continue;
-    const candidates = metric === 'f1' ? [isRecord(section['macro']) ? section['macro']['f1'] : undefined, section['macro_f1'], section['f1']] : [section[metric]];
-    const found = candidates.find((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    if (found !== undefined) return found;
-  }
-  return undefined;
+export function expectedMetric(manifestMetrics: ManifestMetrics, metric: PerformanceMetric): number | undefined {
+  return recordedScore(manifestMetrics, metric, ['validation', 'test']);
 }
 
 /**
@@ -268,8 +262,4 @@ export function liveMetric(current: PerformanceSnapshot, metric: PerformanceMetr
   if (current.count === 0) return undefined;
   if (current.task === 'classification') return metric === 'accuracy' ? current.accuracy : metric === 'f1' ? current.macroF1 : undefined;
   return metric === 'mae' ? current.mae : metric === 'rmse' ? current.rmse : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

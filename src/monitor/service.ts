@@ -22,7 +22,7 @@ export interface MonitorDeps {
   /** Metrics go here; a fresh registry when unset. */
   registry?: Registry;
   /** Port of the HTTP endpoints; `config.monitorPort` when unset; null = no server. */
-  port?: number | null;
+  port?: number | null | undefined;
 }
 
 export interface RunningMonitor {
@@ -57,7 +57,7 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
   const { config, bus, logger } = deps;
   const registry = deps.registry ?? new Registry();
   const policy = loadPolicy(config.monitorPolicy);
-  const store = new MonitorStore({ path: config.monitorStore, labeledWindow: config.labeledWindow });
+  const store = new MonitorStore({ path: config.monitorStore, labeledWindow: config.labeledWindow, logger: logger.child({ component: 'store' }) });
   const catalog = new ModelCatalog(deps.manifests, logger.child({ component: 'catalog' }));
   const monitor = new DriftMonitor({
     bus,

@@ -8,6 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { describeError, silentLogger } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 
 /** A prediction as the store keeps it. `features` and `output` are the event's JSON. */
 export interface StoredPrediction {
@@ -70,7 +73,17 @@ export interface MonitorStoreOptions {
   path: string;
   /** Joined examples kept per model, newest first. @defaultValue 10000 */
   labeledWindow?: number;
+  /** Where a stored row that no longer parses is reported (it is skipped). @defaultValue silent */
+  logger?: Logger;
 }
+
+/** The JSON columns of a joined row, as addPrediction and addLabel store them. */
+const joinedColumns = z.object({
+  features: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+  output: z.unknown(),
+  label: z.union([z.string(), z.number()]),
+});
+const decisionDetails = z.record(z.string(), z.unknown());
 
 /**
  * One row per (prediction id, model): ids are the caller's and may repeat across models, and a label
@@ -171,6 +184,7 @@ export class MonitorStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly labeledWindow: number;
+  private readonly logger: Logger;
   private joinedSeq = 0;
   private waitingPredictions = 0;
   /** Early labels per model; a label names a known model (the consumer's checks), so the map stays small. */
@@ -197,6 +211,7 @@ export class MonitorStore {
   constructor(opts: MonitorStoreOptions) {
     this.path = opts.path;
     this.labeledWindow = opts.labeledWindow ?? 10_000;
+    this.logger = opts.logger ?? silentLogger;
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     const layout = this.db.pragma('user_version', { simple: true }) as number;
@@ -423,16 +438,14 @@ export class MonitorStore {
         'SELECT id, model, version, ts, labeled_ts, features, output, label FROM predictions WHERE model = ? AND joined_seq IS NOT NULL ORDER BY joined_seq DESC LIMIT ?',
       )
       .all(model, limit) as { id: string; model: string; version: number; ts: number; labeled_ts: number; features: string; output: string; label: string }[];
-    return rows.map((r) => ({
-      id: r.id,
-      model: r.model,
-      version: r.version,
-      ts: r.ts,
-      labeledTs: r.labeled_ts,
-      features: JSON.parse(r.features) as JoinedExample['features'],
-      output: JSON.parse(r.output) as unknown,
-      label: JSON.parse(r.label) as string | number,
-    }));
+    return rows.flatMap((r) => {
+      const columns = this.restore(joinedColumns, () => ({ features: JSON.parse(r.features), output: JSON.parse(r.output), label: JSON.parse(r.label) }), {
+        table: 'predictions',
+        id: r.id,
+        model: r.model,
+      });
+      return columns ? [{ id: r.id, model: r.model, version: r.version, ts: r.ts, labeledTs: r.labeled_ts, ...columns }] : [];
+    });
   }
 
   labeledCount(model: string): number {
@@ -485,7 +498,29 @@ export class MonitorStore {
         ? this.db.prepare('SELECT * FROM (SELECT * FROM decisions ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(limit)
         : this.db.prepare('SELECT * FROM (SELECT * FROM decisions WHERE model = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(model, limit)
     ) as { seq: number; model: string; version: number; type: string; time: number; details: string }[];
-    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+    return rows.flatMap((r) => {
+      const details = this.restore(decisionDetails, () => JSON.parse(r.details), { table: 'decisions', seq: r.seq, model: r.model });
+      return details ? [{ ...r, details }] : [];
+    });
+  }
+
+  /**
+   * A stored row's JSON read back through its schema. A row that is not valid JSON or does not fit
+   * (a file written by another version, or damaged) is logged and skipped: one bad row must not stop
+   * the monitor from reading the rest.
+   */
+  private restore<T>(schema: z.ZodType<T>, read: () => unknown, where: Record<string, string | number>): T | undefined {
+    let json: unknown;
+    try {
+      json = read();
+    } catch (err) {
+      this.logger.warn('skipping a stored row that is not valid JSON', { ...where, error: describeError(err) });
+      return undefined;
+    }
+    const parsed = schema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    this.logger.warn('skipping a stored row that does not fit its schema', { ...where, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ') });
+    return undefined;
   }
 
   close(): void {

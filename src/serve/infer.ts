@@ -35,7 +35,7 @@ function describeTensors(manifest: Manifest) {
   const outputs: TensorList =
     manifest.task === 'classification'
       ? [
-          { name: manifest.output, datatype: 'FP32', shape: [-1, manifest.labels!.length] },
+          { name: manifest.output, datatype: 'FP32', shape: [-1, manifest.labels.length] },
           { name: LABEL_OUTPUT, datatype: 'BYTES', shape: [-1] },
         ]
       : [{ name: manifest.output, datatype: 'FP32', shape: [-1, 1] }];

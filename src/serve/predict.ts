@@ -31,7 +31,7 @@ export function toPredictions(served: ServedVersion, outputs: Float32Array, rows
     for (let r = 0; r < rows; r++) out[r] = { value: outputs[r]! };
     return out;
   }
-  const labels = m.labels!;
+  const labels = m.labels;
   for (let r = 0; r < rows; r++) {
     const probabilities: Record<string, number> = {};
     let best = 0;

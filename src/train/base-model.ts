@@ -121,7 +121,7 @@ function tfjsArtifact(manifest: Manifest): string | undefined {
  * @throws RangeError when `firstK` is negative, fractional or larger than the number of weighted layers;
  *   Error when a name is not a layer of the model.
  */
-export function freezeLayers(model: tf.LayersModel, opts: { firstK?: number; names?: readonly string[] }): string[] {
+export function freezeLayers(model: tf.LayersModel, opts: { firstK?: number | undefined; names?: readonly string[] | undefined }): string[] {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const weighted = layers.filter((l) => l.weights.length > 0);
   const chosen = new Set<tf.layers.Layer>();

@@ -136,7 +136,7 @@ export async function evaluateVersion(
   let metrics: ClassificationReport | RegressionReport;
   let analysis: ErrorAnalysis | undefined;
   if (task === 'classification') {
-    const labels = manifest.labels!;
+    const labels = manifest.labels;
     const y = prepared.targets as number[];
     metrics = classificationMetrics(y, outputs, labels);
     if (withAnalysis) analysis = errorAnalysis({ ...common, task, labels, yTrue: y, probabilities: outputs });
@@ -212,7 +212,7 @@ function prepareExamples(manifest: Manifest, examples: readonly EvaluationExampl
       if (index === undefined) {
         if (unknownLabels === 'skip') return skip('unknownLabel');
         throw new DataError(
-          `example ${position + 1}: label ${JSON.stringify(String(cell.value))} is not one of the known labels: ${manifest.labels!.join(', ')}`,
+          `example ${position + 1}: label ${JSON.stringify(String(cell.value))} is not one of the known labels: ${manifest.labels.join(', ')}`,
         );
       }
       target = index;

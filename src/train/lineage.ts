@@ -2,8 +2,8 @@
 // version it was fine-tuned from, which one that came from, and so on up to a version trained from
 // scratch. The HTML report shows this chain so a reader can see how a model got where it is.
 import { join } from 'node:path';
-import { ManifestError, modelNameSchema, readManifestAt } from '../core/index.js';
-import type { Manifest } from '../core/index.js';
+import { ManifestError, metricSections, modelNameSchema, readManifestAt } from '../core/index.js';
+import type { Manifest, ManifestMetrics, SplitMetrics } from '../core/index.js';
 
 /** One ancestor in a lineage chain. */
 export interface LineageEntry {
@@ -66,8 +66,7 @@ export async function lineageChain(repoDir: string, model: string, parentVersion
 export function parentOf(manifest: Pick<Manifest, 'name' | 'lineage'>): ParentRef | undefined {
   const lineage = manifest.lineage;
   if (!lineage) return undefined;
-  const from = (lineage as Record<string, unknown>)['from'];
-  if (isParentRef(from)) return from;
+  if (lineage.from) return lineage.from;
   return lineage.parent ? { model: manifest.name, version: lineage.parent } : undefined;
 }
 
@@ -75,33 +74,29 @@ export function parentOf(manifest: Pick<Manifest, 'name' | 'lineage'>): ParentRe
  * A one-line headline from a manifest's `metrics`: test metrics as driftgate writes them
  * (`metrics.test`), else flat metrics as the example builder writes them.
  */
-export function headlineMetric(metrics: Record<string, unknown>): string | undefined {
-  for (const split of ['test', 'validation'] as const) {
-    const report = metrics[split];
-    if (isRecord(report)) {
-      const text = pickHeadline(report);
-      if (text) return `${split} ${text}`;
-    }
+export function headlineMetric(metrics: ManifestMetrics): string | undefined {
+  for (const section of metricSections(metrics, ['test', 'validation'])) {
+    const text = pickHeadline(section.metrics);
+    if (text) return section.split ? `${section.split} ${text}` : text;
   }
-  return pickHeadline(metrics);
+  return undefined;
 }
 
-function pickHeadline(metrics: Record<string, unknown>): string | undefined {
-  for (const name of ['accuracy', 'rmse', 'mae', 'r2']) {
+function pickHeadline(metrics: SplitMetrics): string | undefined {
+  for (const name of ['accuracy', 'rmse', 'mae', 'r2'] as const) {
     const value = metrics[name];
-    if (typeof value === 'number' && Number.isFinite(value)) return `${name} ${Number(value.toPrecision(4))}`;
+    if (value !== undefined) return `${name} ${Number(value.toPrecision(4))}`;
   }
   return undefined;
 }
 
 function describeVersion(ref: ParentRef, manifest: Manifest): LineageEntry {
-  const lineage = (manifest.lineage ?? {}) as Record<string, unknown>;
+  const lineage = manifest.lineage;
   const entry: LineageEntry = { ...ref, found: true };
-  if (typeof lineage['createdAt'] === 'string') entry.createdAt = lineage['createdAt'];
-  if (typeof lineage['trigger'] === 'string') entry.trigger = lineage['trigger'];
-  if (typeof lineage['dataFingerprint'] === 'string') entry.dataFingerprint = lineage['dataFingerprint'];
-  const rows = lineage['rows'];
-  if (isRecord(rows) && typeof rows['train'] === 'number') entry.rows = rows['train'];
+  if (lineage?.createdAt !== undefined) entry.createdAt = lineage.createdAt;
+  if (lineage?.trigger !== undefined) entry.trigger = lineage.trigger;
+  if (lineage?.dataFingerprint !== undefined) entry.dataFingerprint = lineage.dataFingerprint;
+  if (lineage?.rows !== undefined) entry.rows = lineage.rows.train;
   else if (typeof manifest.reference?.rows === 'number') entry.rows = manifest.reference.rows;
   const headline = headlineMetric(manifest.metrics);
   if (headline) entry.headline = headline;
@@ -126,12 +121,4 @@ async function readManifestQuietly(repoDir: string, ref: ParentRef): Promise<{ m
         return { problem: `unreadable manifest: ${err.detail}` };
     }
   }
-}
-
-function isParentRef(value: unknown): value is ParentRef {
-  return isRecord(value) && typeof value['model'] === 'string' && typeof value['version'] === 'number';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -219,6 +219,7 @@ export function streamDropoutSeeds(layer: tf.layers.Layer, seed: number): void {
     throw new Error(`streamDropoutSeeds: layer "${layer.name}" is a ${layer.getClassName()}, not a Dropout`);
   }
   const random = seededRandom(seed);
+  // tfjs keeps a Dropout layer's seed in a field its typings do not declare; there is no typed way to set it.
   const target = layer as unknown as { seed?: number };
   const baseCall: LayerCall = layer.call.bind(layer);
   const baseConfig = layer.getConfig.bind(layer);

@@ -20,6 +20,7 @@
 // checks the plans' widths, and onnx-import-layers.ts builds the tfjs model from them.
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { describeError } from '../core/index.js';
 import type { tf } from '../core/tfjs.js';
 import { collectConstants, defaultOpset, inputWidthOf, modelName, pickOutput, tracePath } from './onnx-import-graph.js';
 import { materialize } from './onnx-import-layers.js';
@@ -53,7 +54,7 @@ export function importOnnxDense(bytes: Uint8Array, opts: OnnxImportOptions = {})
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
-    throw new Error(`cannot import ONNX model: the bytes are not an ONNX ModelProto (${(err as Error).message})`, { cause: err });
+    throw new Error(`cannot import ONNX model: the bytes are not an ONNX ModelProto (${describeError(err)})`, { cause: err });
   }
   const graph = model.graph;
   if (!graph || (graph.node ?? []).length === 0) throw new Error('cannot import ONNX model: it has no graph nodes');

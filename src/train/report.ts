@@ -311,7 +311,7 @@ function metricRows(task: Task): { key: string; label: string; lowerIsBetter: bo
 
 function metricValue(report: MetricsReport, key: string): number | undefined {
   if (report.task === 'regression') {
-    const value = (report as unknown as Record<string, unknown>)[key];
+    const value: unknown = Reflect.get(report, key);
     return typeof value === 'number' ? value : undefined;
   }
   switch (key) {
@@ -334,7 +334,7 @@ function metricValue(report: MetricsReport, key: string): number | undefined {
 // Hyperparameters and lineage
 
 function hyperparameterSection(result: ReportInput, recipe: TrainOptions | undefined): string {
-  const flat = flatten(result.hyperparameters as unknown as Record<string, unknown>);
+  const flat = flatten(result.hyperparameters);
   flat.push(['seed', String(result.seed)]);
   const hp = table(['hyperparameter', 'value'], flat.map(([k, v]) => [esc(k), esc(v)]), ['left', 'left'], { raw: true });
   const layers = result.network ?? (result.model ? describeNetwork(result.model) : []);
@@ -360,13 +360,13 @@ function hyperparameterSection(result: ReportInput, recipe: TrainOptions | undef
 }
 
 /** Nested settings as dotted keys: `network.hidden.0.units`. */
-function flatten(value: Record<string, unknown>, prefix = ''): [string, string][] {
+function flatten(value: object, prefix = ''): [string, string][] {
   const out: [string, string][] = [];
   for (const [key, v] of Object.entries(value)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (v === undefined) continue;
     if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) out.push([name, v.join(', ')]);
-    else if (typeof v === 'object' && v !== null) out.push(...flatten(v as Record<string, unknown>, name));
+    else if (typeof v === 'object' && v !== null) out.push(...flatten(v, name));
     else out.push([name, typeof v === 'number' ? formatNumber(v) : String(v)]);
   }
   return out;

@@ -6,7 +6,7 @@ import { logKeys } from './fit.js';
 import { resolveEarlyStopping } from './early-stopping.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
 import { BASE_STRATEGIES, DEFAULT_BASE_STRATEGY, OPTIMIZERS, choiceList } from './types.js';
-import type { BaseOptions, Hyperparameters, Task, TrainOptions } from './types.js';
+import type { BaseOptions, HyperparameterOverrides, Hyperparameters, Task, TrainOptions } from './types.js';
 
 /** Learning rate 0.01, batch size 32, 100 epochs, Adam. */
 export const DEFAULT_HYPERPARAMETERS: Hyperparameters = { learningRate: 0.01, batchSize: 32, epochs: 100, optimizer: 'adam' };
@@ -36,7 +36,7 @@ export function checkMonitor(earlyStopping: EarlyStoppingConfig | undefined, tas
   }
 }
 
-function resolveHyperparameters(given: Partial<Hyperparameters> | undefined): Hyperparameters {
+function resolveHyperparameters(given: HyperparameterOverrides | undefined): Hyperparameters {
   const hp: Hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...stripUndefined(given ?? {}) };
   if (!(Number.isFinite(hp.learningRate) && hp.learningRate > 0)) throw new DataError(`learning rate must be a number > 0, got ${hp.learningRate}`);
   if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1) throw new DataError(`batch size must be an integer >= 1, got ${hp.batchSize}`);
@@ -50,8 +50,8 @@ function resolveHyperparameters(given: Partial<Hyperparameters> | undefined): Hy
   return hp;
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+function stripUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 function checkBaseOptions(base: BaseOptions | undefined): void {

@@ -1,5 +1,6 @@
 // The model a run trains: a fresh network, or one made from the base by the fine-tuning strategy
 // (fine-tune, transfer, replace-output), frozen as the options say.
+import { describeError } from '../core/index.js';
 import { tf } from '../core/tfjs.js';
 import { freezeLayers, loadBaseModel, replaceOutput, stackModels, withNewHead } from './base-model.js';
 import type { BaseModel } from './base-model.js';
@@ -23,7 +24,7 @@ export async function loadBase(dir: string, seed: number): Promise<BaseModel> {
   try {
     base = await loadBaseModel(dir);
   } catch (err) {
-    throw new DataError(`cannot fine-tune from ${dir}: ${(err as Error).message}`, {}, { cause: err });
+    throw new DataError(`cannot fine-tune from ${dir}: ${describeError(err)}`, {}, { cause: err });
   }
   // Dropout reloaded from disk draws from Math.random; give it a seeded stream (copies inherit it).
   base.model.layers.forEach((layer, i) => {
@@ -100,7 +101,7 @@ function applyFreeze(model: tf.LayersModel, options: BaseOptions): void {
       freezeLayers(model, { firstK: weighted.length - 1 });
     }
   } catch (err) {
-    throw new DataError(`cannot freeze layers: ${(err as Error).message}`, {}, { cause: err });
+    throw new DataError(`cannot freeze layers: ${describeError(err)}`, {}, { cause: err });
   }
   const weighted = model.layers.filter((l) => l.getClassName() !== 'InputLayer' && l.weights.length > 0);
   if (weighted.every((l) => !l.trainable)) {

@@ -212,11 +212,16 @@ function assembleResult(options: TrainOptions, data: PreparedData, run: RunConte
 // Evaluation
 
 /** The validation metrics before any training: the base as it is when its outputs fit, else `initial`. */
+/** Both label lists are given and name the same classes in the same order. */
+function sameLabels(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
 function baselineReport(initial: tf.LayersModel, run: RunContext, yValidation: Int32Array | Float32Array): MetricsReport {
   const base = run.base;
   const sameOutputs =
     base !== undefined &&
-    (run.task === 'regression' || (base.manifest.labels?.length === run.labels?.length && base.manifest.labels!.every((l, i) => l === run.labels![i])));
+    (run.task === 'regression' || sameLabels(base.manifest.labels, run.labels));
   return metricsOf(sameOutputs ? base.model : initial, run.validation.x, yValidation, run);
 }
 

@@ -22,9 +22,9 @@ export const DEFAULT_HOLDOUT_ROWS = 500;
 
 export interface TrainingSampleOptions {
   /** Most train-split rows kept. @defaultValue 2000 */
-  rows?: number;
+  rows?: number | undefined;
   /** Most test-split rows kept as the holdout. @defaultValue 500 */
-  holdout?: number;
+  holdout?: number | undefined;
   /** Seed of the draw when a split has more rows than are kept. @defaultValue 0 */
   seed?: number;
 }
@@ -100,10 +100,9 @@ const FILE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
  *   line that is not a sample row.
  */
 export async function readTrainingSample(versionDir: string, manifest: Manifest): Promise<TrainingSample | undefined> {
-  const artifacts = (manifest as Record<string, unknown>)['artifacts'] as Record<string, unknown> | undefined;
-  const name = artifacts?.['trainingSample'];
+  const name = manifest.artifacts?.trainingSample;
   if (name === undefined) return undefined;
-  if (typeof name !== 'string' || !FILE_NAME.test(name)) {
+  if (!FILE_NAME.test(name)) {
     throw new Error(`${manifest.name} version ${manifest.version}: artifacts.trainingSample must be a file name in the version directory, got ${JSON.stringify(name)}`);
   }
   const path = join(versionDir, name);

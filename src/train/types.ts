@@ -36,7 +36,7 @@ export interface BaseOptions {
   /** A version directory (`models/<m>/<v>`), tfjs layers or ONNX dense network. */
   dir: string;
   /** Freeze the first k weighted layers, or the named ones. */
-  freeze?: { firstK?: number; names?: string[] };
+  freeze?: { firstK?: number | undefined; names?: string[] | undefined };
   /**
    * `fine-tune`: keep the network, train (unfrozen) layers; `transfer`: base minus its output as a
    * frozen feature extractor + a new head; `replace-output`: new output layer (e.g. other classes).
@@ -58,6 +58,9 @@ export interface Hyperparameters {
   dropout?: number;
 }
 
+/** Hyperparameters a run sets; the rest take the defaults. An undefined value counts as not set (a parsed recipe has them). */
+export type HyperparameterOverrides = { [K in keyof Hyperparameters]?: Hyperparameters[K] | undefined };
+
 export interface EarlyStoppingOptions {
   /** Metric watched on the validation split: 'val_loss' (default) or a metric name like 'val_accuracy'. */
   monitor?: string;
@@ -70,11 +73,11 @@ export interface EarlyStoppingOptions {
 export interface SearchOptions {
   trials: number;
   /** Wall-clock budget; the search stops starting new trials when it is spent. */
-  timeBudgetMs?: number;
+  timeBudgetMs?: number | undefined;
   /** Successive halving: keep the best 1/eta of trials at each rung. @defaultValue 3 */
-  eta?: number;
+  eta?: number | undefined;
   /** Epoch budget of the first rung. */
-  minEpochs?: number;
+  minEpochs?: number | undefined;
 }
 
 export interface TrainOptions {
@@ -90,7 +93,7 @@ export interface TrainOptions {
   split?: SplitFractions;
   augment?: { noise?: { std: number; copies: number }; mixup?: { alpha: number; copies: number }; oversample?: boolean };
   base?: BaseOptions;
-  hyperparameters?: Partial<Hyperparameters>;
+  hyperparameters?: HyperparameterOverrides;
   earlyStopping?: EarlyStoppingOptions | false;
   search?: SearchOptions;
   seed?: number;

@@ -2,25 +2,12 @@
 // (features, preprocessing, tensor names, labels), what the monitor needs to watch it (the reference
 // profile), and what a person needs to trust it (metrics, and the lineage: where the data and the
 // starting weights came from, with which settings).
-import { manifestSchema } from '../core/index.js';
-import type { Manifest, ManifestInput } from '../core/index.js';
+import { manifestSchema, taskFields } from '../core/index.js';
+import type { Artifacts, Manifest, ManifestInput } from '../core/index.js';
 import type { TrainOptions, TrainResult } from './types.js';
 
-/** Files a trained version holds besides the served model, named in the manifest's `artifacts`. */
-export interface VersionArtifacts {
-  /** `model.onnx` when the ONNX export was asked for and succeeded (the served file of an `onnx` version). */
-  onnx?: string;
-  /** Why the ONNX export was skipped, when it was asked for and failed. */
-  onnxError?: string;
-  /** `model.json` of the tfjs layers files kept beside an `onnx` version, which fine-tuning starts from. */
-  tfjs?: string;
-  /** `report.html` when the report was written. */
-  report?: string;
-  /** `training-sample.jsonl`: a seeded sample of the training rows (train) and test rows (holdout). */
-  trainingSample?: string;
-  /** Rows of each split in the training sample. */
-  trainingSampleRows?: { train: number; holdout: number };
-}
+/** Files a trained version holds besides the served model, named in the manifest's `artifacts` (its schema is core's). */
+export type VersionArtifacts = Artifacts;
 
 /** Manifest fields a version takes over from the version it was fine-tuned from. */
 export interface InheritedFields {
@@ -92,12 +79,11 @@ export function buildVersionManifest(result: TrainResult, input: VersionManifest
     version: input.version,
     format: input.format ?? 'tfjs-layers',
     ...(input.stage ? { stage: input.stage } : {}),
-    task: result.task,
+    ...taskFields(result.task, result.labels),
     description: describeVersion(result, input.model),
     features: result.features,
     input: result.inputName,
     output: result.outputName,
-    ...(result.task === 'classification' && result.labels ? { labels: result.labels } : {}),
     preprocessing: result.preprocessing,
     reference: result.reference,
     metrics,

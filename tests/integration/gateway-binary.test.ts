@@ -66,7 +66,7 @@ describe('gateway: binary tensors, no content type, config, stats, 405', () => {
   let url: string;
 
   const send = async (path: string, body: Buffer | string | undefined, headers: Record<string, string> = {}, method = 'POST'): Promise<Answer> => {
-    const res = await fetch(url + path, { method, headers, body });
+    const res = await fetch(url + path, { method, headers, ...(body === undefined ? {} : { body }) });
     return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
   };
   const jsonOf = (a: Answer) => JSON.parse(a.bytes.toString('utf8')) as Record<string, unknown> & { error?: string };

@@ -18,7 +18,7 @@ const TOLERANCE = 1e-5;
 const BATCH_SIZES = [1, 17];
 
 // logSoftmax works in tfjs-layers but is missing from its ActivationIdentifier type.
-type DenseActivation = Parameters<typeof tf.layers.dense>[0]['activation'];
+type DenseActivation = NonNullable<Parameters<typeof tf.layers.dense>[0]['activation']>;
 type Activation = DenseActivation | 'logSoftmax';
 
 interface NetworkSpec {

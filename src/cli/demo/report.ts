@@ -101,7 +101,7 @@ export interface SummaryInput extends RunFacts {
   verdict: Verdict;
   split: Split | undefined;
   /** Why the split is missing or approximate, when it is. */
-  splitNote?: string;
+  splitNote?: string | undefined;
   requests: number;
   failedRequests: number;
   labelsSent: number;

@@ -28,7 +28,7 @@ import type {
 
 export interface EmbeddedBusOptions extends RedeliveryOptions {
   /** Messages kept per partition; beyond it the oldest are dropped, consumed or not. @defaultValue 100000 */
-  retentionMessages?: number;
+  retentionMessages?: number | undefined;
   /** Most messages handed to one handler call. @defaultValue `BATCH_DEFAULTS.consumerBatchSize` (2000) */
   maxBatchSize?: number;
   /**

@@ -20,18 +20,18 @@ export interface KafkaBusOptions extends RedeliveryOptions {
   /** `host:port` of one or more brokers (config `KAFKA_BROKERS`). */
   brokers: string[];
   /** @defaultValue 'driftgate' */
-  clientId?: string;
+  clientId?: string | undefined;
   /** Time to open a TCP connection to a broker, in ms. @defaultValue 3000 */
-  connectionTimeoutMs?: number;
+  connectionTimeoutMs?: number | undefined;
   /** Time a broker has to answer one request, in ms. @defaultValue 25000 */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /**
    * kafkajs' retry of a failed request, for every client (producer, consumers, admin). The
    * producer keeps this bound too, although kafkajs suggests unbounded retries for idempotence:
    * a send must fail in bounded time so the publisher's breaker can open and spool.
    * @defaultValue `{ retries: 5, initialRetryTimeMs: 300, maxRetryTimeMs: 30000 }`
    */
-  retry?: { retries?: number; initialRetryTimeMs?: number; maxRetryTimeMs?: number };
+  retry?: { retries?: number | undefined; initialRetryTimeMs?: number; maxRetryTimeMs?: number };
   /** Consumer group session timeout, in ms. @defaultValue 30000 */
   sessionTimeoutMs?: number;
   /** @defaultValue 3000 */
@@ -55,7 +55,7 @@ export class KafkaBus implements EventBus {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
-  private readonly settings: ChunkSettings & Required<Pick<KafkaBusOptions, 'sessionTimeoutMs' | 'maxWaitTimeMs' | 'subscribeTimeoutMs' | 'requestTimeoutMs'>>;
+  private readonly settings: ChunkSettings & Record<'sessionTimeoutMs' | 'maxWaitTimeMs' | 'subscribeTimeoutMs' | 'requestTimeoutMs', number>;
   private readonly admin: KafkaTopicAdmin;
   private readonly sender: KafkaSender;
   private readonly subscriptions = new Set<KafkaSubscription>();

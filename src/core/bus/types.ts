@@ -95,7 +95,7 @@ export interface EventBus {
 /** How an adapter retries a batch whose handler throws before it skips the batch. */
 export interface RedeliveryOptions {
   /** Deliveries of one batch before it is skipped and reported. @defaultValue 5 */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** Wait before the first redelivery, doubled after each failure. @defaultValue 200 */
   retryBackoffMs?: number;
   /** Upper bound of that wait. @defaultValue 5000 */

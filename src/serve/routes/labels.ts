@@ -64,7 +64,7 @@ export function labelRoutes(ctx: GatewayContext): Router {
       const expected =
         manifest.task === 'regression'
           ? 'finite numbers'
-          : `one of ${manifest.labels!.map((l) => JSON.stringify(l)).join(', ')} or a class index 0-${manifest.labels!.length - 1}`;
+          : `one of ${manifest.labels.map((l) => JSON.stringify(l)).join(', ')} or a class index 0-${manifest.labels.length - 1}`;
       const shown = [...new Set(bad)].slice(0, 10).join(', ');
       throw invalidInput(`unknown label value${bad.length > 1 ? 's' : ''} ${shown} for model "${model}": labels are ${expected}`);
     }

@@ -16,7 +16,7 @@ export function v1Routes(ctx: GatewayContext): Router {
   const r = Router();
   r.all(PREDICT_PATH, endpoint('/v1/models/{model}:predict'), only('POST'), ...ctx.body, async (req, res) => {
     const startedAt = performance.now();
-    const params = req.params as unknown as Record<string, string | undefined>;
+    const params = req.params; // numbered captures of the path's RegExp
     // The router has already percent-decoded the captures; decoding again would turn "%25" into a
     // URIError (a 500) and let "%252F" through as "/".
     const model = checkModelName(params[0] ?? '');

@@ -4,7 +4,7 @@
 // it with one rename), so each is read once and remembered.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError } from '../../core/index.js';
+import { describeError, recordedScore } from '../../core/index.js';
 import type { Logger, Manifest, ModelRepository } from '../../core/index.js';
 
 /** The training report's file name (what `driftgate train` and the retrain loop write). */
@@ -33,24 +33,19 @@ export function headlineMetric(task: Manifest['task']): 'accuracy' | 'mae' {
 /** The headline metric from a manifest's metrics: the test split, else validation, else the top-level keys. */
 export function headlineOf(manifest: Pick<Manifest, 'task' | 'metrics'>): VersionInfo['headline'] {
   const name = headlineMetric(manifest.task);
-  for (const section of [manifest.metrics['test'], manifest.metrics['validation'], manifest.metrics]) {
-    if (typeof section !== 'object' || section === null) continue;
-    const value = (section as Record<string, unknown>)[name];
-    if (typeof value === 'number' && Number.isFinite(value)) return { name, value };
-  }
-  return undefined;
+  const value = recordedScore(manifest.metrics, name, ['test', 'validation']);
+  return value === undefined ? undefined : { name, value };
 }
 
 export function versionInfoOf(manifest: Manifest): Omit<VersionInfo, 'report'> {
-  const lineage = (manifest.lineage ?? {}) as Record<string, unknown>;
+  const lineage = manifest.lineage;
   const info: Omit<VersionInfo, 'report'> = { task: manifest.task };
   if (manifest.stage) info.stage = manifest.stage;
-  if (typeof lineage['createdAt'] === 'string') info.createdAt = lineage['createdAt'];
-  const from = lineage['from'] as { model?: unknown; version?: unknown } | undefined;
-  if (typeof lineage['parent'] === 'number') info.parent = lineage['parent'];
-  else if (from && from.model === manifest.name && typeof from.version === 'number') info.parent = from.version;
-  if (typeof lineage['trigger'] === 'string') info.trigger = lineage['trigger'];
-  if (typeof lineage['job'] === 'string') info.job = lineage['job'];
+  if (lineage?.createdAt !== undefined) info.createdAt = lineage.createdAt;
+  if (typeof lineage?.parent === 'number') info.parent = lineage.parent;
+  else if (lineage?.from?.model === manifest.name) info.parent = lineage.from.version;
+  if (lineage?.trigger !== undefined) info.trigger = lineage.trigger;
+  if (lineage?.job !== undefined) info.job = lineage.job;
   const headline = headlineOf(manifest);
   if (headline) info.headline = headline;
   return info;
@@ -58,8 +53,8 @@ export function versionInfoOf(manifest: Manifest): Omit<VersionInfo, 'report'> {
 
 /** A report named by the manifest must be a plain HTML file name in the version directory. */
 function reportFileOf(manifest: Manifest): string {
-  const named = (manifest as Record<string, unknown>)['artifacts'] as { report?: unknown } | undefined;
-  return typeof named?.report === 'string' && /^[A-Za-z0-9_.-]+\.html$/.test(named.report) && !named.report.startsWith('.') ? named.report : REPORT_FILE;
+  const named = manifest.artifacts?.report;
+  return named !== undefined && /^[A-Za-z0-9_.-]+\.html$/.test(named) && !named.startsWith('.') ? named : REPORT_FILE;
 }
 
 export class VersionCatalog {
