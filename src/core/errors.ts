@@ -161,6 +161,13 @@ export const errorCatalogue = {
     meaning: 'The gateway is draining before it exits; another replica can answer.',
     example: 'the gateway is shutting down',
   },
+  EVENT_BUS_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    grpc: 'UNAVAILABLE',
+    meaning: 'The event bus did not take a call that needs it now (topics without leaders, a closed bus or spool while the process stops). Predictions and labels are never refused for this: their events wait in the spool.',
+    example: 'topics dg.predictions have no leaders after 30000 ms',
+  },
   INFERENCE_TIMEOUT: {
     status: 504,
     retriable: true,

@@ -12,7 +12,7 @@ import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import { describeError } from '../errors.js';
+import { DriftgateError, describeError } from '../errors.js';
 import { BATCH_DEFAULTS, REDELIVERY_DEFAULTS, partitionForKey, partitionLag, redeliveryDelay } from './types.js';
 import type {
   BusMessage,
@@ -163,7 +163,7 @@ export class EmbeddedBus implements EventBus {
     this.assertOpen();
     for (const spec of topics) {
       if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-        throw new Error(`topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
+        throw new DriftgateError('INTERNAL', `topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
       }
       if (this.topics.has(spec.name)) continue;
       this.topics.set(
@@ -292,12 +292,12 @@ export class EmbeddedBus implements EventBus {
 
   private partitionsOf(topic: string): PartitionLog[] {
     const partitions = this.topics.get(topic);
-    if (!partitions) throw new Error(`unknown topic "${topic}": create it with ensureTopics first`);
+    if (!partitions) throw new DriftgateError('INTERNAL', `unknown topic "${topic}": create it with ensureTopics first`);
     return partitions;
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('the embedded event bus is closed');
+    if (this.closed) throw new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the embedded event bus is closed');
   }
 }
 

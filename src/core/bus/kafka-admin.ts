@@ -2,6 +2,7 @@
 // over one lazily connected kafkajs admin client.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
+import { DriftgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LazyConnection } from './kafka-connection.js';
 import { logDisconnect } from './kafka-messages.js';
@@ -90,7 +91,7 @@ export class KafkaTopicAdmin {
       const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
       const led = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (led) return;
-      if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${this.requestTimeoutMs} ms`);
+      if (Date.now() > deadline) throw new DriftgateError('EVENT_BUS_UNAVAILABLE', `topics ${topics.join(', ')} have no leaders after ${this.requestTimeoutMs} ms`);
       await sleep(100);
     }
   }

@@ -4,6 +4,7 @@
 // (kafka-producer.ts), and each subscription over its own consumers (kafka-subscription.ts), which
 // hand batches over in committed chunks (kafka-batch.ts).
 import { Kafka, PartitionAssigners, logLevel } from 'kafkajs';
+import { DriftgateError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { coPartitionAssigner } from './co-partition-assigner.js';
@@ -63,7 +64,7 @@ export class KafkaBus implements EventBus {
   private closed = false;
 
   constructor(private readonly options: KafkaBusOptions) {
-    if (options.brokers.length === 0) throw new Error('KafkaBus needs at least one broker');
+    if (options.brokers.length === 0) throw new DriftgateError('INTERNAL', 'KafkaBus needs at least one broker');
     this.logger = options.logger ?? silentLogger;
     this.settings = {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
@@ -101,7 +102,7 @@ export class KafkaBus implements EventBus {
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the Kafka event bus is closed'));
+    if (this.closed) return Promise.reject(new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the Kafka event bus is closed'));
     if (messages.length === 0) return Promise.resolve();
     return this.sender.publish(topic, messages);
   }
@@ -156,6 +157,6 @@ export class KafkaBus implements EventBus {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('the Kafka event bus is closed');
+    if (this.closed) throw new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the Kafka event bus is closed');
   }
 }

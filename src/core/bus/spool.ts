@@ -34,7 +34,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { describeError } from '../errors.js';
+import { DriftgateError, describeError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { OutgoingMessage } from './types.js';
@@ -475,6 +475,6 @@ export class DiskSpool {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('the event spool is closed');
+    if (this.closed) throw new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the event spool is closed');
   }
 }
