@@ -113,7 +113,7 @@ export async function trainCommand(argv: readonly string[], io: CommandIo = defa
     return 0;
   } catch (err) {
     progress.finish();
-    if ((err as Error).name === 'AbortError') {
+    if (err instanceof Error && err.name === 'AbortError') {
       io.stderr.write('driftgate train: cancelled; nothing was written\n');
       return EXIT_INTERRUPTED;
     }
