@@ -39,6 +39,7 @@ export const TRAIN_FLAG_SPEC = {
   patience: { type: 'string' },
   monitor: { type: 'string' },
   'min-delta': { type: 'string' },
+  'start-from-epoch': { type: 'string' },
   'no-early-stopping': { type: 'boolean' },
   seed: { type: 'string' },
   onnx: { type: 'boolean' },
@@ -232,18 +233,20 @@ function hiddenFlag(raw: string | undefined): { units: number; activation?: Hidd
 }
 
 function earlyStoppingFlags(flags: TrainFlags): TrainOptions['earlyStopping'] {
-  const tuned = flags.patience !== undefined || flags.monitor !== undefined || flags['min-delta'] !== undefined;
+  const tuned = flags.patience !== undefined || flags.monitor !== undefined || flags['min-delta'] !== undefined || flags['start-from-epoch'] !== undefined;
   if (flags['no-early-stopping']) {
-    if (tuned) throw new UsageError('--no-early-stopping cannot be combined with --patience, --monitor or --min-delta');
+    if (tuned) throw new UsageError('--no-early-stopping cannot be combined with --patience, --monitor, --min-delta or --start-from-epoch');
     return false;
   }
   if (!tuned) return undefined;
   const patience = integerFlag(flags.patience, 'patience', 0) ?? 10;
   const minDelta = numberFlag(flags['min-delta'], 'min-delta');
+  const startFromEpoch = integerFlag(flags['start-from-epoch'], 'start-from-epoch', 0);
   return {
     patience,
     ...(flags.monitor === undefined ? {} : { monitor: enumFlag(flags.monitor, 'monitor', ['val_loss', 'val_accuracy', 'val_mae', 'loss', 'accuracy', 'mae'] as const)! }),
     ...(minDelta === undefined ? {} : { minDelta }),
+    ...(startFromEpoch === undefined ? {} : { startFromEpoch }),
   };
 }
 

@@ -54,6 +54,7 @@ training
   --monitor KEY            early stopping metric: val_loss | val_accuracy | val_mae | loss | accuracy | mae
                            (default val_loss)
   --min-delta X            early stopping: smallest change that counts as improvement (default 0)
+  --start-from-epoch N     early stopping: epochs at the start that are not watched (default 0)
   --no-early-stopping      train every epoch, keep the last weights
   --search SPEC            hyperparameter search: trials=N[,time=60s][,eta=3][,min-epochs=N]
   --seed N                 seed of every random choice (default 42)
