@@ -1,6 +1,7 @@
 // Drift of a closed window against the references: one univariate test per column (Evidently's default
 // choice, or the policy's override), then dataset drift as the share of drifted features (Evidently's
 // rule), optionally with Alibi Detect's Bonferroni correction of the p-value tests.
+import { z } from 'zod';
 import {
   binIndex,
   categoryFractions,
@@ -71,6 +72,40 @@ export interface DriftReport {
   /** Columns not tested, and not counted in the share. */
   skipped: SkippedColumn[];
 }
+
+// A report as the version snapshot stores it, to read it back. JSON has no Infinity or NaN: a score
+// or p-value that was not finite is stored as null, and comes back as the value that produced it
+// (a chi-squared score is Infinity on a category the reference never had; an empty window spans
+// Infinity to -Infinity).
+const storedNumber = (whenNull: number) => z.number().nullable().transform((x) => x ?? whenNull);
+
+export const columnDriftSchema: z.ZodType<ColumnDrift> = z
+  .object({
+    column: z.string(),
+    test: z.enum(DRIFT_TESTS),
+    score: storedNumber(Number.POSITIVE_INFINITY),
+    pValue: storedNumber(Number.NaN).optional(),
+    threshold: z.number(),
+    drifted: z.boolean(),
+    samples: z.number().int().nonnegative(),
+    missing: z.number().int().nonnegative(),
+  })
+  .transform(({ pValue, ...drift }) => (pValue === undefined ? drift : { ...drift, pValue }));
+
+export const driftReportSchema: z.ZodType<DriftReport> = z
+  .object({
+    windowIndex: z.number().int(),
+    startTime: storedNumber(Number.POSITIVE_INFINITY),
+    endTime: storedNumber(Number.NEGATIVE_INFINITY),
+    samples: z.number().int().nonnegative(),
+    columns: z.array(columnDriftSchema),
+    features: z.array(columnDriftSchema),
+    prediction: columnDriftSchema.optional(),
+    share: z.number(),
+    datasetDrift: z.boolean(),
+    skipped: z.array(z.object({ column: z.string(), reason: z.enum(['no-reference', 'too-few-values']), samples: z.number().int().nonnegative() })),
+  })
+  .transform(({ prediction, ...report }) => (prediction === undefined ? report : { ...report, prediction }));
 
 export interface EvaluateWindowInput {
   contents: WindowContents;

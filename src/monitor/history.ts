@@ -42,7 +42,8 @@ export interface HistoryLimits {
 export const DEFAULT_HISTORY_LIMITS: Readonly<HistoryLimits> = Object.freeze({ points: 500, windows: 20 });
 
 const finiteOrNull = z.number().nullable();
-const snapshotSchema = z.object({
+/** A {@link VersionHistory.snapshot} as stored, to read it back. */
+export const historySnapshotSchema = z.object({
   /** [ts, labels, accuracy | mae, f1 | rmse], oldest first: compact, since it is written with every batch. */
   points: z.array(z.tuple([z.number(), z.number(), finiteOrNull, finiteOrNull])),
   windows: z.array(
@@ -101,7 +102,7 @@ export class VersionHistory {
     return this.windowPoints;
   }
 
-  snapshot(): z.infer<typeof snapshotSchema> {
+  snapshot(): z.infer<typeof historySnapshotSchema> {
     const classification = this.task === 'classification';
     return {
       points: this.points.map((p) => [p.ts, p.labels, finite((classification ? p.accuracy : p.mae) ?? NaN), finite((classification ? p.f1 : p.rmse) ?? NaN)]),
@@ -112,7 +113,7 @@ export class VersionHistory {
   /** Rebuilds a history from {@link VersionHistory.snapshot}; a missing or malformed one starts empty. */
   static restore(json: unknown, task: Task, limits: HistoryLimits = DEFAULT_HISTORY_LIMITS): VersionHistory {
     const history = new VersionHistory(task, limits);
-    const parsed = snapshotSchema.safeParse(json);
+    const parsed = historySnapshotSchema.safeParse(json);
     if (!parsed.success) return history;
     const classification = task === 'classification';
     for (const [ts, labels, a, b] of parsed.data.points.slice(-limits.points)) {

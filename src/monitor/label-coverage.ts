@@ -1,12 +1,12 @@
 // The share of predictions that got their label: joined and expired predictions per model since the
 // store began, kept in the store beside the events.
+import { z } from 'zod';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorStore } from './store.js';
 
-interface Coverage {
-  joined: number;
-  expired: number;
-}
+/** A model's counts as stored; a bad one is logged and the model's counts start again from 0. */
+const coverageSchema = z.object({ joined: z.number().int().nonnegative(), expired: z.number().int().nonnegative() });
+type Coverage = z.infer<typeof coverageSchema>;
 
 export class LabelCoverage {
   private readonly coverage = new Map<string, Coverage>();
@@ -20,7 +20,7 @@ export class LabelCoverage {
 
   count(model: string, joined: number, expired: number): void {
     let c = this.coverage.get(model);
-    if (!c) this.coverage.set(model, (c = this.store.getState<Coverage>(`coverage:${model}`) ?? { joined: 0, expired: 0 }));
+    if (!c) this.coverage.set(model, (c = this.store.getState(`coverage:${model}`, coverageSchema) ?? { joined: 0, expired: 0 }));
     this.touched.add(model);
     c.joined += joined;
     c.expired += expired;

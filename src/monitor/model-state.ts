@@ -1,14 +1,15 @@
 // What the monitor keeps per served version: the drift reference, the current data and label windows,
 // the rolling performance and the policy state. All of it snapshots to JSON, so the store can keep it
 // beside the events it was built from and a restarted monitor continues exactly where it stopped.
+import { z } from 'zod';
 import type { Manifest } from '../core/index.js';
-import { testApplies } from './drift.js';
+import { columnDriftSchema, driftReportSchema, testApplies } from './drift.js';
 import type { ColumnDrift, DriftReport, DriftTestName } from './drift.js';
-import { VersionHistory } from './history.js';
+import { VersionHistory, historySnapshotSchema } from './history.js';
 import { DriftWindow } from './window.js';
 import type { WindowSpec } from './window.js';
 import { RollingPerformance, defaultMetric } from './performance.js';
-import { initialPolicyState, resetForNewVersion } from './policy.js';
+import { initialPolicyState, policyStateSchema, resetForNewVersion } from './policy.js';
 import type { DriftPolicy, PolicyState } from './policy.js';
 import { referenceFromProfile, referenceFromValues } from './reference.js';
 import type { ColumnReference } from './reference.js';
@@ -21,20 +22,26 @@ export interface Column {
   kind: 'numeric' | 'categorical';
 }
 
-interface VersionSnapshot {
-  window: unknown;
-  labelWindow: unknown;
-  performance: unknown;
-  policy: PolicyState;
+/**
+ * A version's snapshot as the store keeps it, to read it back. The windows and the performance are
+ * checked by their own restore (which throws on a malformed one); the rest is checked here.
+ */
+export const versionSnapshotSchema = z.object({
+  window: z.unknown(),
+  labelWindow: z.unknown(),
+  performance: z.unknown(),
+  policy: policyStateSchema,
   /** Live values collected while a version without a manifest profile builds its reference. */
-  liveReference?: Record<string, (number | string)[]>;
-  joined: number;
-  /** The last reports, for the status endpoint (scores of Infinity come back as null). */
-  lastWindow?: DriftReport;
-  lastLabelDrift?: ColumnDrift;
+  liveReference: z.record(z.string(), z.array(z.union([z.number(), z.string()]))).optional(),
+  joined: z.number().int().nonnegative(),
+  /** The last reports, for the status endpoint. */
+  lastWindow: driftReportSchema.optional(),
+  lastLabelDrift: columnDriftSchema.optional(),
   /** Recent performance verdicts and drift windows, for the status page. */
-  history?: unknown;
-}
+  history: historySnapshotSchema.optional(),
+});
+
+export type VersionSnapshot = z.output<typeof versionSnapshotSchema>;
 
 export class VersionState {
   readonly columns: Column[];

@@ -7,6 +7,7 @@
 // the outbox (monitor-outbox.ts), version states (version-states.ts), label coverage and consumer lag
 // each have a collaborator of their own.
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { configDefaults, consumeEvents, silentLogger } from '../core/index.js';
 import type { EventBatch, EventBus, EventTopics, LabelEvent, Logger, PredictionEvent, Subscription } from '../core/index.js';
 import { BatchEffects } from './batch-effects.js';
@@ -30,6 +31,9 @@ import { reportDecision } from './version-metrics.js';
 import { VersionStates, stateKey } from './version-states.js';
 
 export type { ModelTimeline, VersionSummary } from './monitor-views.js';
+
+/** The event-time watermark as stored (epoch ms); a bad one is logged and the monitor starts from 0. */
+const watermarkSchema = z.number().nonnegative();
 
 export interface DriftMonitorOptions {
   bus: EventBus;
@@ -85,7 +89,7 @@ export class DriftMonitor {
     this.join = new PredictionLabelJoin({ store, catalog, outbox: this.outbox, metrics: this.metrics, bounds });
     this.evaluator = new VersionEvaluator(this.metrics, logger, opts.performanceEvery ?? 50);
     this.lag = new ConsumerLagReader({ bus, topics, groupId: this.groupId, gauge: this.metrics.consumerLag, logger });
-    this.watermark = store.getState<number>('watermark') ?? 0;
+    this.watermark = store.getState('watermark', watermarkSchema) ?? 0;
     this.join.reportWaiting();
   }
 
@@ -128,7 +132,7 @@ export class DriftMonitor {
       // The store rolled back; in-memory state may be ahead of it, so rebuild it from the store.
       this.versions.clear();
       this.coverage.clear();
-      this.watermark = this.opts.store.getState<number>('watermark') ?? 0;
+      this.watermark = this.opts.store.getState('watermark', watermarkSchema) ?? 0;
       throw err;
     } finally {
       timer();

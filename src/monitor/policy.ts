@@ -180,6 +180,18 @@ export interface PolicyState {
   lastRetrainTime: number | null;
 }
 
+/** {@link PolicyState} as the version snapshot stores it, to read it back. */
+export const policyStateSchema: z.ZodType<PolicyState> = z.object({
+  data: z.object({
+    drifting: z.boolean(),
+    driftedInRow: z.number().int().nonnegative(),
+    cleanInRow: z.number().int().nonnegative(),
+    since: z.number().nullable(),
+  }),
+  performance: z.object({ degraded: z.boolean(), since: z.number().nullable() }),
+  lastRetrainTime: z.number().nullable(),
+});
+
 export function initialPolicyState(): PolicyState {
   return {
     data: { drifting: false, driftedInRow: 0, cleanInRow: 0, since: null },

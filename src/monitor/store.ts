@@ -457,9 +457,13 @@ export class MonitorStore {
     ).n;
   }
 
-  getState<T>(key: string): T | undefined {
+  /**
+   * The state stored under `key`, read through its schema. Undefined when there is none, and when the
+   * stored value is not JSON or does not fit (logged): the caller then starts that state afresh.
+   */
+  getState<T>(key: string, schema: z.ZodType<T>): T | undefined {
     const row = this.stmt.getState.get(key);
-    return row ? (JSON.parse(row.value) as T) : undefined;
+    return row ? this.restore(schema, () => JSON.parse(row.value), { table: 'state', key }) : undefined;
   }
 
   putState(key: string, value: unknown): void {

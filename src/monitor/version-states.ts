@@ -1,9 +1,10 @@
 // The monitor's in-memory state of each served version, built on first use from the manifest and the
 // version's stored snapshot, and the histories of versions it has not touched since it started.
+import { describeError } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { VersionHistory } from './history.js';
-import { VersionState } from './model-state.js';
+import { VersionState, versionSnapshotSchema } from './model-state.js';
 import { policyFor } from './policy.js';
 import type { MonitorPolicy } from './policy.js';
 import type { MonitorStore } from './store.js';
@@ -38,11 +39,21 @@ export class VersionStates {
     const manifest = catalog.get(model, version);
     if (!manifest) return undefined;
     const policy = policyFor(this.deps.policy, model);
-    const snapshot = store.getState<ConstructorParameters<typeof VersionState>[2]>(key);
-    let previous: VersionState | undefined;
+    const snapshot = store.getState(key, versionSnapshotSchema);
     const newest = this.newestVersion.get(model);
-    if (!snapshot && newest !== undefined && newest !== version) previous = this.versions.get(stateKey(model, newest));
-    const state = new VersionState(manifest, policy, snapshot, previous?.policyState);
+    let state: VersionState | undefined;
+    if (snapshot) {
+      try {
+        state = new VersionState(manifest, policy, snapshot);
+      } catch (err) {
+        // a window or the performance did not restore: the version starts afresh, as with no snapshot
+        logger.warn('ignoring a stored version snapshot that does not restore', { model, version, error: describeError(err) });
+      }
+    }
+    if (!state) {
+      const previous = newest !== undefined && newest !== version ? this.versions.get(stateKey(model, newest)) : undefined;
+      state = new VersionState(manifest, policy, undefined, previous?.policyState);
+    }
     this.storedHistories.delete(key);
     for (const problem of state.overrideProblems) logger.error('drift policy override ignored', { model, version, problem });
     this.versions.set(key, state);
@@ -76,7 +87,7 @@ export class VersionStates {
       if (!manifest) continue;
       let history = this.storedHistories.get(key);
       if (!history) {
-        history = VersionHistory.restore(store.getState<{ history?: unknown }>(key)?.history, manifest.task);
+        history = VersionHistory.restore(store.getState(key, versionSnapshotSchema)?.history, manifest.task);
         this.storedHistories.set(key, history);
       }
       histories.set(version, history);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { z } from 'zod';
 import { silentLogger } from '../../src/core/index.js';
 import { MonitorStore } from '../../src/monitor/store.js';
 
@@ -227,7 +228,7 @@ describe('MonitorStore durability', () => {
     store.close();
 
     store = new MonitorStore({ path });
-    assert.equal(store.getState<number>('watermark'), 2000);
+    assert.equal(store.getState('watermark', z.number()), 2000);
     assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 0 });
     assert.deepEqual(store.addPrediction(prediction('p3', 1200)), { status: 'pending' }, 'p3 was rolled back');
     assert.deepEqual(store.addPrediction(prediction('p1', 1000)), { status: 'duplicate' });
@@ -270,7 +271,7 @@ describe('MonitorStore durability', () => {
     old.close();
 
     let store = new MonitorStore({ path });
-    assert.equal(store.getState<number>('watermark'), 1500);
+    assert.equal(store.getState('watermark', z.number()), 1500);
     assert.deepEqual(store.pendingCounts(), { predictions: 1, labels: 1 });
     assert.equal(store.labeledCount('iris'), 1);
     assert.equal(store.addLabel(label('waiting', 2000, 'a')).status, 'joined');
@@ -315,6 +316,35 @@ describe('MonitorStore durability', () => {
         ['skipping a stored row that does not fit its schema', 'bad-label'],
         ['skipping a stored row that is not valid JSON', 'not-json'],
         ['skipping a stored row that does not fit its schema', 'decisions'],
+      ],
+    );
+    store.close();
+  });
+
+  it('reads state through its schema: a value that is not JSON or does not fit is logged and absent', () => {
+    const path = tempDb();
+    const warnings: { msg: string; fields: Record<string, unknown> | undefined }[] = [];
+    const logger = { ...silentLogger, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, fields }) };
+    let store = new MonitorStore({ path, logger });
+    const coverage = z.object({ joined: z.number(), expired: z.number() });
+    store.putState('coverage:iris', { joined: 3, expired: 1 });
+    store.putState('coverage:wine', { joined: 'three' });
+    store.putState('watermark', 1500);
+    store.close();
+    const db = new Database(path);
+    db.prepare("UPDATE state SET value = '15OO' WHERE key = 'watermark'").run();
+    db.close();
+
+    store = new MonitorStore({ path, logger });
+    assert.deepEqual(store.getState('coverage:iris', coverage), { joined: 3, expired: 1 });
+    assert.equal(store.getState('coverage:wine', coverage), undefined);
+    assert.equal(store.getState('watermark', z.number()), undefined);
+    assert.equal(store.getState('never-stored', z.number()), undefined);
+    assert.deepEqual(
+      warnings.map((w) => [w.msg, w.fields?.['key']]),
+      [
+        ['skipping a stored row that does not fit its schema', 'coverage:wine'],
+        ['skipping a stored row that is not valid JSON', 'watermark'],
       ],
     );
     store.close();
