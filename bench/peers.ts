@@ -130,7 +130,13 @@ async function startKserve(workers: number | undefined): Promise<Running> {
 
 async function startMlserver(workers: number | undefined): Promise<Running> {
   const [port, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const env: Record<string, string> = { MLSERVER_HTTP_PORT: String(port), MLSERVER_GRPC_PORT: String(grpcPort), MLSERVER_METRICS_PORT: String(metricsPort) };
+  // MLServer keeps its multiprocess metrics files in ./.metrics unless told otherwise: a temporary folder.
+  const env: Record<string, string> = {
+    MLSERVER_HTTP_PORT: String(port),
+    MLSERVER_GRPC_PORT: String(grpcPort),
+    MLSERVER_METRICS_PORT: String(metricsPort),
+    MLSERVER_METRICS_DIR: mkdtempSync(join(tmpdir(), 'dg-bench-mlserver-metrics-')),
+  };
   if (workers !== undefined) env.MLSERVER_PARALLEL_WORKERS = String(workers);
   // bench/peers/mlserver_iris/settings.json turns debug off (no access line per request, as driftgate).
   return startPython(join(VENV, 'bin', 'mlserver'), ['start', 'bench/peers/mlserver_iris'], env, port);
