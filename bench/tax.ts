@@ -7,7 +7,7 @@
 // slowest answer is reported. With `--profile`, each set-up's last run writes CPU profiles of every
 // thread (main, model worker, ...) and the table lists the top self time of each.
 //
-//   npm run bench:tax -- [--duration 10] [--runs 3] [--connections 64] [--kafka 127.0.0.1:9092]
+//   npm run bench:tax -- [--duration 10] [--runs 3] [--connections 64] [--kafka 127.0.0.1:9092] [--only defaults,Kafka]
 //                        [--skip-kafka] [--breakdown] [--profile] [--json out.json]
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     'skip-kafka': { type: 'boolean', default: false },
     /** Also the parts one by one: publishing alone, publishing + monitor, publishing + retrain loop. */
     breakdown: { type: 'boolean', default: false },
+    /** Only the set-ups whose names contain one of these (comma-separated); "monitoring off" always runs. */
+    only: { type: 'string' },
     'drain-seconds': { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -50,16 +52,18 @@ const SETUPS: Setup[] = [
     describe: 'no publishing, no monitor, no retrain loop',
     env: { DRIFTGATE_PAYLOAD_SAMPLING: '0', DRIFTGATE_MONITOR: 'off', DRIFTGATE_RETRAIN: 'off', KAFKA_BROKERS: '' },
   },
-  { name: 'npm start defaults', describe: 'embedded bus, monitor and retrain loop in the process', env: { KAFKA_BROKERS: '' } },
+  { name: 'npm start defaults', describe: 'embedded bus, monitor (own worker thread) and retrain loop in the process', env: { KAFKA_BROKERS: '' } },
   ...(args.breakdown
     ? [
         { name: 'publishing only', describe: 'embedded bus, no monitor, no retrain loop', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR: 'off', DRIFTGATE_RETRAIN: 'off' } },
         { name: 'publishing + monitor', describe: 'embedded bus, no retrain loop', env: { KAFKA_BROKERS: '', DRIFTGATE_RETRAIN: 'off' } },
         { name: 'publishing + retrain loop', describe: 'embedded bus, no monitor', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR: 'off' } },
+        { name: 'defaults, monitor ungathered', describe: 'monitor thread, a transaction per bus batch', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR_GATHER_MS: '0' } },
+        { name: 'defaults, monitor on the serving thread', describe: 'DRIFTGATE_MONITOR_THREAD=false (before the worker thread)', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR_THREAD: 'false' } },
       ]
     : []),
   ...(args['skip-kafka'] ? [] : [{ name: 'defaults + Kafka', describe: `KAFKA_BROKERS=${args.kafka}`, env: { KAFKA_BROKERS: args.kafka! } }]),
-];
+].filter((s) => s.name === 'monitoring off' || !args.only || args.only.split(',').some((part) => s.name.includes(part)));
 
 interface Measurement {
   setup: string;

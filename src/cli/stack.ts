@@ -7,8 +7,8 @@ import type { Config, EventBus, Logger } from '../core/index.js';
 import { busConfig } from './bus-config.js';
 import { startRetrainer } from '../lifecycle/index.js';
 import type { RunningRetrainer } from '../lifecycle/index.js';
-import { loadPolicy, startMonitor } from '../monitor/index.js';
-import type { RunningMonitor } from '../monitor/index.js';
+import { loadPolicy, startMonitor, startMonitorThread } from '../monitor/index.js';
+import type { MonitorThread, RunningMonitor } from '../monitor/index.js';
 import { ModelEventFollower, createGateway, createServeMetrics, embeddedMonitorView, parseSampling, publishingModelEvents, publishingSinks, remoteMonitorView } from '../serve/index.js';
 import type { Gateway } from '../serve/index.js';
 import { trainingBackend } from './retrain-backend.js';
@@ -22,7 +22,7 @@ export interface Driftgate {
   /** The gRPC port, unless DRIFTGATE_GRPC_PORT is 0. */
   grpcPort: number | undefined;
   /** The embedded drift monitor, unless DRIFTGATE_MONITOR is off. */
-  monitor: RunningMonitor | undefined;
+  monitor: EmbeddedMonitor | undefined;
   /** The embedded retrain loop, unless DRIFTGATE_RETRAIN is off. */
   retrainer: RunningRetrainer | undefined;
   /** Follows model events so promotions and rollbacks made anywhere swap in at once. */
@@ -30,6 +30,33 @@ export interface Driftgate {
   close(): Promise<void>;
 }
 
+
+/** The embedded monitor, in its own worker thread (`thread`) or on the gateway's (`inProcess`). */
+export interface EmbeddedMonitor {
+  /** Bound port of its HTTP endpoints, when they run. */
+  port: number | undefined;
+  thread?: MonitorThread | undefined;
+  inProcess?: RunningMonitor | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the embedded monitor. In a worker thread (the default) it shares nothing with serving but
+ * the bus: its metrics are merged into the gateway's /metrics and the status page asks it over the
+ * thread's port. On the gateway's thread it shares the registry and is read directly.
+ */
+async function startEmbeddedMonitor(config: Config, bus: EventBus, repo: ModelRepository, logger: Logger, gateway: Gateway, registry: Registry, port: number | null | undefined): Promise<EmbeddedMonitor> {
+  const httpPort = port === undefined ? config.monitorPort : port;
+  if (config.monitorThread) {
+    const thread = await startMonitorThread({ config, bus, busConfig: busConfig(config), logger, port: httpPort });
+    gateway.context.metrics.sources.push(() => thread.metrics());
+    gateway.context.monitorView = { source: 'embedded', summaries: () => thread.summaries(), timeline: (model) => thread.timeline(model), problem: () => thread.problem() };
+    return { port: thread.port, thread, close: () => thread.close() };
+  }
+  const inProcess = await startMonitor({ config, bus, manifests: repo, logger, registry, port: httpPort, gather: false });
+  gateway.context.monitorView = embeddedMonitorView(inProcess.monitor);
+  return { port: inProcess.port, inProcess, close: () => inProcess.close() };
+}
 
 export interface StartOptions {
   /** Port of the embedded monitor's endpoints; null = none (its metrics still show on the gateway's /metrics). */
@@ -89,23 +116,10 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
   const follower = new ModelEventFollower({ bus, topics, registry: gateway.context.registry, logger: logger.child({ component: 'model-events' }), metricsRegistry: registry });
   await follower.start();
   gateway.context.follower = follower;
-  // The monitor shares the gateway's registry, so one scrape of the gateway shows serving and drift.
-  const monitor = config.monitor
-    ? await startMonitor({
-        config,
-        bus,
-        manifests: repo,
-        logger: logger.child({ component: 'monitor' }),
-        registry,
-        port: opts.monitorPort,
-      })
-    : undefined;
-  // The status page reads the monitor in this process, else one running elsewhere when named.
-  gateway.context.monitorView = monitor
-    ? embeddedMonitorView(monitor.monitor)
-    : config.monitorUrl
-      ? remoteMonitorView({ url: config.monitorUrl, logger: logger.child({ component: 'status' }) })
-      : undefined;
+  // One scrape of the gateway shows serving and drift; the status page reads the embedded monitor,
+  // else one running elsewhere when named.
+  const monitor = config.monitor ? await startEmbeddedMonitor(config, bus, repo, logger.child({ component: 'monitor' }), gateway, registry, opts.monitorPort) : undefined;
+  if (!monitor && config.monitorUrl) gateway.context.monitorView = remoteMonitorView({ url: config.monitorUrl, logger: logger.child({ component: 'status' }) });
   // The retrain loop trains in worker threads, so serving keeps its event loop while it runs.
   const retrainer = config.retrain
     ? await startRetrainer({

@@ -118,6 +118,16 @@ export const configOptions = {
   publishBreakerResetMs: option('DRIFTGATE_PUBLISH_BREAKER_RESET_MS', int(100, 3_600_000).default(5000), 'How long the open event-bus breaker waits before a trial send, in ms.'),
   monitorPort: option('DRIFTGATE_MONITOR_PORT', int(0, 65535).default(8081), 'Port of the drift monitor\'s HTTP endpoints (/metrics, /monitor/models); `driftgate serve` opens it too when it runs the embedded monitor.'),
   monitor: option('DRIFTGATE_MONITOR', bool.default(true), '`driftgate serve` runs the drift monitor in the same process. Turn it off when monitors run separately (`driftgate monitor`).'),
+  monitorThread: option(
+    'DRIFTGATE_MONITOR_THREAD',
+    bool.default(true),
+    '`driftgate serve` runs its embedded drift monitor in a worker thread of its own, so the monitor\'s transactions never hold up requests (false: on the gateway\'s thread).',
+  ),
+  monitorGatherMs: option(
+    'DRIFTGATE_MONITOR_GATHER_MS',
+    int(0, 10_000).default(50),
+    'How long the monitor lets event batches gather into one transaction, in ms (fewer, larger transactions; 0 = one per bus batch). Not used when the monitor shares the gateway\'s thread (DRIFTGATE_MONITOR_THREAD=false).',
+  ),
   monitorUrl: option(
     'DRIFTGATE_MONITOR_URL',
     z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://driftgate-monitor:8081' }).optional(),

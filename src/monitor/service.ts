@@ -23,6 +23,8 @@ export interface MonitorDeps {
   registry?: Registry;
   /** Port of the HTTP endpoints; `config.monitorPort` when unset; null = no server. */
   port?: number | null | undefined;
+  /** Gather bus batches into larger transactions (DRIFTGATE_MONITOR_GATHER_MS); off on a thread that serves requests. @defaultValue true */
+  gather?: boolean;
 }
 
 export interface RunningMonitor {
@@ -72,6 +74,8 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     maxPending: config.joinMaxPending,
     maxEarlyLabels: config.joinMaxEarlyLabels,
     lagIntervalMs: config.monitorLagIntervalMs,
+    gatherMs: deps.gather === false ? 0 : config.monitorGatherMs,
+    gatherMaxEvents: config.consumerBatchSize,
   });
   try {
     await monitor.start();

@@ -205,6 +205,8 @@ export class MonitorStore {
     getState: Statement<[string], { value: string }>;
     putState: Statement<[string, string]>;
     addOutbox: Statement<[string, string, string]>;
+    readOutbox: Statement<[number], OutboxEntry>;
+    removeOutbox: Statement<[number]>;
     addDecision: Statement<[string, number, string, number, string]>;
   };
 
@@ -252,6 +254,9 @@ export class MonitorStore {
       getState: db.prepare('SELECT value FROM state WHERE key = ?'),
       putState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       addOutbox: db.prepare('INSERT INTO outbox (topic, key, value) VALUES (?, ?, ?)'),
+      // Read and emptied after every batch that joined a label: prepared once, not per call.
+      readOutbox: db.prepare('SELECT seq, topic, key, value FROM outbox ORDER BY seq LIMIT ?'),
+      removeOutbox: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
       addDecision: db.prepare('INSERT INTO decisions (model, version, type, time, details) VALUES (?, ?, ?, ?, ?)'),
     };
     this.recount();
@@ -481,11 +486,11 @@ export class MonitorStore {
   }
 
   outbox(limit = 1000): OutboxEntry[] {
-    return this.db.prepare('SELECT seq, topic, key, value FROM outbox ORDER BY seq LIMIT ?').all(limit) as OutboxEntry[];
+    return this.stmt.readOutbox.all(limit);
   }
 
   removeOutbox(upToSeq: number): void {
-    this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(upToSeq);
+    this.stmt.removeOutbox.run(upToSeq);
   }
 
   addDecision(model: string, version: number, type: string, time: number, details: Record<string, unknown>): void {

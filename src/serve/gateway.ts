@@ -8,7 +8,7 @@ import type { Config, Logger } from '../core/index.js';
 import { errorHandler, jsonBody, only, requestMetrics } from './http.js';
 import { listenGrpc } from './grpc/server.js';
 import type { GrpcServer } from './grpc/server.js';
-import { createServeMetrics } from './metrics.js';
+import { createServeMetrics, metricsText } from './metrics.js';
 import type { ServeMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { discardLabels } from './event-sink.js';
@@ -126,7 +126,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.all('/metrics', only('GET'), async (_req, res) => {
     res.locals.endpoint = '/metrics';
     res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+    res.send(await metricsText(metrics));
   });
   app.use((req) => notFound(req));
   app.use(errorHandler(logger, config.maxBodyBytes));

@@ -4,8 +4,8 @@ export type { Gateway, GatewayDeps } from './gateway.js';
 export { ModelRegistry } from './registry.js';
 export type { ModelStatus, VersionStatus, RegistryOptions } from './registry.js';
 
-export { createServeMetrics, LATENCY_BUCKETS } from './metrics.js';
-export type { ServeMetrics } from './metrics.js';
+export { createServeMetrics, metricsText, LATENCY_BUCKETS } from './metrics.js';
+export type { MetricsSource, ServeMetrics } from './metrics.js';
 export { DynamicBatcher } from './batcher.js';
 export type { BatcherOptions } from './batcher.js';
 export { openRuntime, OnnxRuntime, TfjsRuntime, WorkerRuntime, SupervisedRuntime, RuntimeUnavailableError } from './runtime/index.js';

@@ -1,7 +1,11 @@
 // The gateway's Prometheus metrics, on a registry of its own. Labels are bounded: model and version
 // only once the model is known to the registry, endpoint as a route template (HTTP) or a method path
 // (gRPC), status as an HTTP status class (for gRPC, the class of the equivalent HTTP status).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+
+/** Metrics kept elsewhere (the monitor's worker thread) that the gateway's /metrics shows too, as prom-client's JSON. */
+export type MetricsSource = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 /** 100 µs to 10 s, roughly three buckets a decade. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -11,6 +15,8 @@ export function createServeMetrics(registry: Registry = new Registry(), { proces
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const m = {
     registry,
+    /** Added by the composition root; see `metricsText`. */
+    sources: [] as MetricsSource[],
     requests: new Counter({
       name: 'driftgate_requests_total',
       help: 'Requests by protocol (http, grpc), model, version, endpoint template or gRPC method, and status class.',
@@ -108,4 +114,15 @@ export type ServeMetrics = ReturnType<typeof createServeMetrics>;
 /** `2xx`, `4xx`, `5xx`: the status label of the request metrics, for HTTP and gRPC calls alike. */
 export function statusClass(httpStatus: number): string {
   return `${Math.floor(httpStatus / 100)}xx`;
+}
+
+/**
+ * The exposition text of /metrics: the gateway's registry, and every added source merged into it.
+ * Series of one name from several places (the events-consumed counter, kept by consumers in both
+ * threads, told apart by topic) are added up, as prom-client's cluster aggregation does.
+ */
+export async function metricsText(metrics: Pick<ServeMetrics, 'registry' | 'sources'>): Promise<string> {
+  if (metrics.sources.length === 0) return metrics.registry.metrics();
+  const parts = await Promise.all([metrics.registry.getMetricsAsJSON(), ...metrics.sources.map((source) => source())]);
+  return AggregatorRegistry.aggregate(parts).metrics();
 }

@@ -1,12 +1,38 @@
 // One contract, two adapters: EmbeddedBus in process and KafkaBus against the real broker
 // (tests/helpers/kafka.ts: KAFKA_BROKERS, or the development broker it starts; skipped with the
 // reason outside CI when there is none, an error in CI).
+import { MessageChannel } from 'node:worker_threads';
 import { EmbeddedBus } from '../../src/core/bus/embedded.js';
 import { KafkaBus } from '../../src/core/bus/kafka.js';
+import { PortBus, hostBusOnPort } from '../../src/core/bus/port-bus.js';
+import type { EventBus } from '../../src/core/bus/types.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { busContractSuite } from '../helpers/bus-contract.js';
 import { kafkaBrokers, testKafka } from '../helpers/kafka.js';
 
 busContractSuite('embedded', async () => new EmbeddedBus({ retryBackoffMs: 20 }));
+
+// The monitor's worker thread reaches the gateway's embedded bus through a port: the same contract
+// holds on the far side (a MessageChannel in one thread crosses the same structured clone).
+busContractSuite('embedded across a port (PortBus)', async () => {
+  const hosted = new EmbeddedBus({ retryBackoffMs: 20 });
+  const channel = new MessageChannel();
+  const host = hostBusOnPort(hosted, channel.port1, silentLogger);
+  const far = new PortBus(channel.port2, hosted.kind, silentLogger);
+  const bus: EventBus = {
+    kind: far.kind,
+    ensureTopics: (topics) => far.ensureTopics(topics),
+    publish: (topic, messages) => far.publish(topic, messages),
+    subscribe: (opts) => far.subscribe(opts),
+    consumerLag: (groupId, topics) => far.consumerLag(groupId, topics),
+    close: async () => {
+      await far.close();
+      await host.close();
+      await hosted.close();
+    },
+  };
+  return bus;
+});
 
 busContractSuite(
   'kafka',

@@ -11,6 +11,7 @@ import { DEAD_LETTER_HEADERS, loadConfig, silentLogger } from '../../src/core/in
 import type { BusMessage } from '../../src/core/index.js';
 import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
+import { MonitorStore } from '../../src/monitor/index.js';
 import { get, IRIS_ROW, metricValue, post, tempRepo } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -162,7 +163,13 @@ describe('labels on the embedded stack, joined by (model, id)', () => {
     assert.match(deadLetters[0]!.headers[DEAD_LETTER_HEADERS.reason]!, /of model "iris-onnx": that id is a prediction of model "delivery-onnx"/);
     assert.equal(await metricValue(url, 'driftgate_events_dead_lettered_total', { topic: 'driftgate.labels', reason: 'rejected' }), 1);
     assert.equal(await metricValue(url, 'driftgate_labels_joined_total', { model: 'delivery-onnx' }), 0);
-    assert.deepEqual(dg.monitor!.store.labeledExamples('iris-onnx').map((e) => [e.id, e.label]), [[irisId, 'setosa']]);
+    // The monitor runs in its own thread: read what it stored through a second connection to its file.
+    const store = new MonitorStore({ path: join(dir, 'monitor.db') });
+    try {
+      assert.deepEqual(store.labeledExamples('iris-onnx').map((e) => [e.id, e.label]), [[irisId, 'setosa']]);
+    } finally {
+      store.close();
+    }
   });
 });
 

@@ -321,7 +321,8 @@ class GroupMember {
     readonly topics: string[],
     private readonly opts: SubscribeOptions,
   ) {
-    this.batchSize = Math.min(FIRST_BATCH, bus.settings.maxBatchSize);
+    // A handler working on another thread holds nothing here: it gets full batches from the start.
+    this.batchSize = opts.offThread ? bus.settings.maxBatchSize : Math.min(FIRST_BATCH, bus.settings.maxBatchSize);
   }
 
   start(): void {
@@ -446,7 +447,7 @@ class GroupMember {
     try {
       // Through a promise, so a handler that throws synchronously counts as a failed batch too.
       await Promise.resolve().then(() => this.opts.handle(batch));
-      this.adaptBatchSize(entries.length, performance.now() - started);
+      if (!this.opts.offThread) this.adaptBatchSize(entries.length, performance.now() - started);
     } catch (err) {
       failed = true;
       error = err;

@@ -23,6 +23,8 @@ export { EmbeddedBus } from './embedded.js';
 export type { EmbeddedBusOptions } from './embedded.js';
 export { KafkaBus } from './kafka.js';
 export type { KafkaBusOptions } from './kafka.js';
+export { PortBus, hostBusOnPort } from './port-bus.js';
+export type { BusHost } from './port-bus.js';
 export { DiskSpool } from './spool.js';
 export type { DiskSpoolOptions, SpoolDropReason, SpoolRecord } from './spool.js';
 export { EVENT_BREAKER_STATE, EventPublisher } from './publisher.js';

@@ -38,6 +38,12 @@ export interface SubscribeOptions {
   /** at-least-once: offsets of a batch are committed only after this resolves */
   handle: (messages: BusMessage[]) => Promise<void>;
   /**
+   * The handler's work runs on another thread (it only waits on this one): the embedded bus then
+   * hands it batches of up to its maximum size instead of sizing them so that a call holds this
+   * thread's event loop for about its delivery budget. Kafka ignores it. @defaultValue false
+   */
+  offThread?: boolean;
+  /**
    * Called when a batch is skipped after the adapter's bounded retries; the adapter's own
    * `onError` (or a log line) is used when this is unset.
    */
