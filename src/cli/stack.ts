@@ -48,7 +48,7 @@ export interface EmbeddedMonitor {
 async function startEmbeddedMonitor(config: Config, bus: EventBus, repo: ModelRepository, logger: Logger, gateway: Gateway, registry: Registry, port: number | null | undefined): Promise<EmbeddedMonitor> {
   const httpPort = port === undefined ? config.monitorPort : port;
   if (config.monitorThread) {
-    const thread = await startMonitorThread({ config, bus, busConfig: busConfig(config), logger, port: httpPort });
+    const thread = await startMonitorThread({ config, bus, busConfig: busConfig(config), logger, port: httpPort, registry });
     gateway.context.metrics.sources.push(() => thread.metrics());
     gateway.context.monitorView = { source: 'embedded', summaries: () => thread.summaries(), timeline: (model) => thread.timeline(model), problem: () => thread.problem() };
     return { port: thread.port, thread, close: () => thread.close() };
