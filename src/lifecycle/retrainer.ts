@@ -99,6 +99,11 @@ class JobEnd extends Error {
   }
 }
 
+/** Whether the job runs as a manual retrain: asked by an operator, or an operator's request folded into it. */
+function isManual(job: RetrainJob): boolean {
+  return job.trigger.reason === 'manual' || job.trigger.manual === true;
+}
+
 export class Retrainer {
   readonly metrics: RetrainMetrics;
   private subscription: Subscription | undefined;
@@ -106,6 +111,11 @@ export class Retrainer {
   private readonly aborts = new Map<string, AbortController>();
   /** Models whose open job waits for more labels. */
   private readonly waiting = new Set<string>();
+  /**
+   * The one copy of each job handed to run() until it ends: a request folded into the job while it
+   * runs or waits changes this copy, so the run's own writes do not undo it.
+   */
+  private readonly live = new Map<string, RetrainJob>();
   /** Models whose counters exist. */
   private readonly seen = new Set<string>();
   private outboxBusy = false;
@@ -177,12 +187,18 @@ export class Retrainer {
   request(model: string, trigger: { reason: string; version?: number; since?: string }): RetrainJob {
     const { store } = this.opts;
     this.touch(model);
-    const open = store.openJobs().find((j) => j.model === model);
+    const stored = store.openJobs().find((j) => j.model === model);
+    const open = stored && (this.live.get(stored.id) ?? stored);
     if (open) {
       open.trigger.coalesced += 1;
       open.updatedAt = new Date().toISOString();
+      // An operator's request does not wait behind the monitor's: a job waiting for labels or for a
+      // watch goes now, on the window as a manual retrain takes it.
+      const wakes = trigger.reason === 'manual' && !isManual(open) && open.waiting !== undefined;
+      if (trigger.reason === 'manual') open.trigger.manual = true;
       store.putJob(open);
-      this.opts.logger.info('retrain request folded into the open job', { model, job: open.id, reason: trigger.reason });
+      this.opts.logger.info('retrain request folded into the open job', { model, job: open.id, reason: trigger.reason, ...(wakes ? { wakes: true } : {}) });
+      if (wakes && this.waiting.delete(model)) this.kick(open);
       return open;
     }
     const now = new Date().toISOString();
@@ -219,7 +235,9 @@ export class Retrainer {
   }
 
   private kick(job: RetrainJob): void {
-    this.schedule(job.model, () => this.run(job));
+    const live = this.live.get(job.id) ?? job;
+    this.live.set(job.id, live);
+    this.schedule(job.model, () => this.run(live));
   }
 
   /** Runs `fn` after whatever the model is already running, so one model has one job at a time. */
@@ -306,14 +324,15 @@ export class Retrainer {
       let started = performance.now();
       const champion = await this.champion(job.model);
       if (!champion) throw new JobEnd(`model "${job.model}" has no serving version to start from`);
-      if (job.trigger.version !== undefined && job.trigger.reason !== 'manual' && job.trigger.version !== champion.manifest.version) {
+      const manual = isManual(job);
+      if (job.trigger.version !== undefined && !manual && job.trigger.version !== champion.manifest.version) {
         throw new JobEnd(`the request was about version ${job.trigger.version}, but version ${champion.manifest.version} serves now`, 'cancelled');
       }
       // A freshly promoted version is judged by its watch first: if it is bad, the watch rolls it back
       // (and this request, about it, is then cancelled); a retrain would only paper over a bad promotion.
       const watch = store.watch(job.model);
       const watchDeadline = Date.parse(job.trigger.requestedAt) + settings.waitMs;
-      if (watch && watch.version === champion.manifest.version && job.trigger.reason !== 'manual' && Date.now() < watchDeadline) {
+      if (watch && watch.version === champion.manifest.version && !manual && Date.now() < watchDeadline) {
         job.attempts -= 1;
         job.waiting = `version ${watch.version} is under its post-promotion watch`;
         store.putJob(job);
@@ -325,7 +344,7 @@ export class Retrainer {
       const window = store.examples(job.model);
       // After a concept change only labels since it began are right; the served version's own
       // correctness shows when that was better than the monitor's detection time does.
-      const concept = job.trigger.reason === 'performance';
+      const concept = job.trigger.reason === 'performance' && !manual;
       let since = job.trigger.since ? Date.parse(job.trigger.since) : undefined;
       if (concept) since = estimateOnset(window.filter((e) => e.version === champion.manifest.version)) ?? since;
       const selection = selectExamples(window, settings.selection, since, concept && since !== undefined);
@@ -349,7 +368,7 @@ export class Retrainer {
         return { train: [], holdout: [] };
       });
       // A changed concept makes the old labels wrong: replay only when the inputs drifted (or by hand).
-      const replayCount = job.trigger.reason === 'performance' ? 0 : Math.round(selection.train.length * settings.replayShare);
+      const replayCount = concept ? 0 : Math.round(selection.train.length * settings.replayShare);
       const replay = sampleRows(sample.train, replayCount, hashSeed(job.id));
       const rows: LabeledRow[] = [...selection.train.map(toRow), ...replay];
       job.data = { train: selection.train.length, holdout: selection.holdout.length, replay: replay.length, window: window.length };
@@ -376,7 +395,7 @@ export class Retrainer {
       started = performance.now();
       const holdoutRows = selection.holdout.map(toRow);
       const [champHoldout, challHoldout] = [await backend.score(champion, holdoutRows), await backend.score(challenger, holdoutRows)];
-      const checkReference = job.trigger.reason !== 'performance' && sample.holdout.length > 0;
+      const checkReference = !concept && sample.holdout.length > 0;
       const scores: GateScores = {
         metric: champHoldout.metric,
         higherIsBetter: champHoldout.higherIsBetter,
@@ -480,6 +499,7 @@ export class Retrainer {
   private end(job: RetrainJob, state: RetrainJob['state'], error: string | undefined, type?: ModelEventType, version?: number, details: Record<string, unknown> = {}): void {
     job.state = state;
     if (error !== undefined) job.error = error;
+    this.live.delete(job.id);
     this.save(job, type, version ?? job.challenger ?? job.champion ?? job.trigger.version, { ...details, ...(error ? { reason: error } : {}) });
     this.metrics.jobs.inc({ model: job.model, outcome: state });
     if (state === 'rejected') this.metrics.rejections.inc({ model: job.model });

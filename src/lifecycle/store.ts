@@ -31,6 +31,8 @@ export const jobSchema = z.object({
     requestedAt: z.string(),
     /** Requests that arrived while this job was open and were folded into it. */
     coalesced: z.number().default(0),
+    /** An operator asked too (a manual request folded into it): the job runs at once, as a manual one. */
+    manual: z.boolean().optional(),
   }),
   champion: z.number().optional(),
   challenger: z.number().optional(),

@@ -103,7 +103,7 @@ describe('the closed retrain loop on the embedded default', () => {
     const asked = await post(`${url}/admin/models/iris-tfjs/retrain`, {}, auth);
     assert.equal(asked.status, 202, JSON.stringify(asked.body));
     let job: Record<string, unknown> | undefined;
-    await waitFor('the job to end', 120_000, async () => {
+    await waitFor(() => `the job to end (${JSON.stringify(job)})`, 120_000, async () => {
       job = (await jobs(url, 'iris-tfjs'))[0];
       return job !== undefined && ['promoted', 'rejected', 'failed'].includes(String(job['state']));
     });
@@ -113,6 +113,44 @@ describe('the closed retrain loop on the embedded default', () => {
     assert.equal(served.body['model_version'], '1', 'the champion still serves');
     assert.equal(await metricValue(url, 'driftgate_rejections_total', { model: 'iris-tfjs' }), 1);
     assert.equal(client.failed, 0);
+  });
+});
+
+describe('a manual retrain while the monitor\'s job waits for labels', () => {
+  it('wakes that job: it runs at once on the window, as a manual retrain would', async () => {
+    const repo = tempRepo(['iris-tfjs']);
+    const dir = mkdtempSync(join(tmpdir(), 'dg-loop-manual-'));
+    const dg = await startDriftgate(loopConfig(repo, dir), silentLogger, { monitorPort: null });
+    const url = `http://127.0.0.1:${dg.port}`;
+    try {
+      const client = new LabelingClient(url);
+      const next = irisTraffic(13);
+      const random = seededRandom(5);
+      for (let i = 0; i < 8; i++) await client.round('iris-tfjs', next(20, 'species'));
+      // Shuffled labels: the monitor sees accuracy fall and asks for a retrain on labels since the
+      // change, of which there are too few yet (the retrain needs 190), so its job waits for more.
+      for (let i = 0; i < 6; i++) await client.round('iris-tfjs', next(20, 'species'), () => IRIS_CLASSES[Math.floor(random() * 3)]!);
+      const waiting = () => dg.retrainer!.retrainer.jobs('iris-tfjs').find((j) => j.waiting !== undefined);
+      await waitFor('the monitor\'s job to wait for labels', 60_000, () => waiting() !== undefined);
+      const job = waiting()!;
+      assert.equal(job.trigger.reason, 'performance');
+      assert.match(job.waiting!, /a retrain needs 190/);
+      assert.equal((await post(`${url}/admin/models/iris-tfjs/retrain`, {}, auth)).status, 202);
+      // No label arrives any more; the folded manual request alone must get the job going.
+      let ended = job;
+      await waitFor(() => `the job to end (${JSON.stringify(ended)})`, 60_000, () => {
+        ended = dg.retrainer!.retrainer.jobs('iris-tfjs').find((j) => j.id === job.id)!;
+        return ['promoted', 'rejected', 'failed'].includes(ended.state);
+      });
+      assert.equal(ended.trigger.manual, true);
+      assert.ok(ended.trigger.coalesced >= 1);
+      assert.notEqual(ended.state, 'failed', `a manual retrain trains on the whole window: ${JSON.stringify(ended)}`);
+      assert.ok(ended.data!.train >= 150, `trained on the window, not only the labels since the change: ${JSON.stringify(ended.data)}`);
+    } finally {
+      await dg.close();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -174,7 +212,7 @@ describe('a training that throws', () => {
       writeFileSync(join(repo, 'iris-tfjs', '1', 'weights.bin'), Buffer.alloc(10));
       assert.equal((await post(`${url}/admin/models/iris-tfjs/retrain`, {}, auth)).status, 202);
       let job: Record<string, unknown> | undefined;
-      await waitFor('the job to fail', 60_000, async () => {
+      await waitFor(() => `the job to fail (jobs: ${JSON.stringify(job)})`, 60_000, async () => {
         job = (await jobs(url, 'iris-tfjs'))[0];
         return job?.['state'] === 'failed';
       });
