@@ -24,14 +24,18 @@ async function serve(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // Each command loads only what it uses: the gateway, its runtimes and tfjs come in with the stack.
   const { startDriftgate } = await import('./stack.js');
-  const driftgate = await startDriftgate(config, logger);
+  // Signals are handled from the start: the gateway answers (and may hold requests) while the rest of
+  // the stack still starts (the monitor's thread, the retrain loop); a SIGTERM then waits for the
+  // start to finish and closes everything gracefully.
+  const starting = startDriftgate(config, logger);
+  exitOnSignals(logger, async () => (await starting).close());
+  const driftgate = await starting;
   const { gateway, port } = driftgate;
   logger.info('gateway listening', { port, host: config.host, repo: config.modelRepo, bus: driftgate.bus.kind });
   if (driftgate.grpcPort !== undefined) logger.info('gRPC listening', { port: driftgate.grpcPort, host: config.host, services: ['inference.GRPCInferenceService', 'grpc.health.v1.Health'] });
   if (driftgate.monitor) logger.info('drift monitor running', { port: driftgate.monitor.port, store: config.monitorStore });
   if (driftgate.retrainer) logger.info('retrain loop running', { store: config.retrainStore });
   logger.info('models loaded', { models: gateway.context.registry.status().map((m) => `${m.name}@${m.servingVersion ?? 'none'}`) });
-  exitOnSignals(logger, () => driftgate.close());
 }
 
 async function main(argv: string[]): Promise<void> {
