@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/core/index.js';
 import { tempRepo } from './gateway.js';
 import { LOOP_POLICY, LOOP_TOKEN } from './loop-traffic.js';
+import { TEST_STACK_SETTINGS } from './test-stack.js';
 import { freePort, waitFor } from './private-broker.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -27,13 +28,7 @@ export function loopConfigOverrides(repo: string, dir: string, policy: unknown =
     retrainMinTrain: 150,
     retrainMinHoldout: 40,
     watchLabels: 100,
-    port: 0,
-    grpcPort: 0,
-    host: '127.0.0.1',
-    pollIntervalMs: 0,
-    warmupRuns: 1,
-    logLevel: 'silent',
-    publishLingerMs: 1,
+    ...TEST_STACK_SETTINGS,
   };
 }
 

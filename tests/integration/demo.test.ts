@@ -20,6 +20,7 @@ import { tempRepo } from '../helpers/gateway.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { LOOP_POLICY } from '../helpers/loop-traffic.js';
 import { freePort } from '../helpers/private-broker.js';
+import { TEST_STACK_SETTINGS } from '../helpers/test-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -98,13 +99,7 @@ describe('driftgate demo', () => {
         retrainMinTrain: 300,
         retrainMinHoldout: 60,
         watchLabels: 100,
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
-        publishLingerMs: 1,
+        ...TEST_STACK_SETTINGS,
       },
     );
     const dg = await startDriftgate(config, silentLogger, { monitorPort: null });

@@ -2,16 +2,16 @@
 // bus. While the monitor drains tens of thousands of events, the gateway must keep answering: a
 // liveness probe that waits for the drain would get the pod restarted.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { loadConfig, silentLogger, toLabelMessages, toPredictionMessages, topicNames } from '../../src/core/index.js';
+import { toLabelMessages, toPredictionMessages, topicNames } from '../../src/core/index.js';
 import type { OutgoingMessage, PredictionOutput, PredictionRecordLike } from '../../src/core/index.js';
-import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
-import { metricValue, post, tempRepo } from '../helpers/gateway.js';
+import { metricValue, post } from '../helpers/gateway.js';
+import { startTestStack } from '../helpers/test-stack.js';
+import type { TestStack } from '../helpers/test-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
@@ -67,37 +67,15 @@ function quantile(sorted: number[], q: number): number {
 }
 
 describe('gateway with the embedded monitor draining a backlog', () => {
+  let stack: TestStack;
   let dg: Driftgate;
   let url: string;
-  let repo: string;
-  let dir: string;
 
   before(async () => {
-    repo = tempRepo(['iris-onnx']);
-    dir = mkdtempSync(join(tmpdir(), 'dg-embedded-backlog-'));
-    const config = loadConfig(
-      {},
-      {
-        modelRepo: repo,
-        spoolDir: join(dir, 'spool'),
-        monitorStore: join(dir, 'monitor.db'),
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
-        publishLingerMs: 1,
-      },
-    );
-    dg = await startDriftgate(config, silentLogger, { monitorPort: null });
-    url = `http://127.0.0.1:${dg.port}`;
+    stack = await startTestStack('embedded-backlog', ['iris-onnx'], {}, { monitorPort: null });
+    ({ dg, url } = stack);
   });
-  after(async () => {
-    await dg?.close();
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   /**
    * The backlog: the model's real outputs for the Iris rows, replayed under new ids. Built in a

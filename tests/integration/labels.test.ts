@@ -12,6 +12,7 @@ import type { Driftgate } from '../../src/cli/stack.js';
 import { metricValue, post, startGateway, tempRepo } from '../helpers/gateway.js';
 import type { RunningGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
+import { TEST_STACK_SETTINGS } from '../helpers/test-stack.js';
 
 describe('POST /v2/models/{m}/labels', () => {
   let config: Config;
@@ -26,14 +27,8 @@ describe('POST /v2/models/{m}/labels', () => {
       {
         modelRepo: tempRepo(['iris-onnx', 'delivery-onnx']),
         spoolDir: mkdtempSync(join(tmpdir(), 'dg-labels-')),
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
         monitor: false,
-        publishLingerMs: 1,
+        ...TEST_STACK_SETTINGS,
       },
     );
     dg = await startDriftgate(config, silentLogger);

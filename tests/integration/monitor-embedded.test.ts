@@ -3,16 +3,16 @@
 // drift; the monitor's endpoints show its view of each version.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEAD_LETTER_HEADERS, loadConfig, silentLogger } from '../../src/core/index.js';
+import { DEAD_LETTER_HEADERS } from '../../src/core/index.js';
 import type { BusMessage } from '../../src/core/index.js';
-import { startDriftgate } from '../../src/cli/stack.js';
 import type { Driftgate } from '../../src/cli/stack.js';
 import { MonitorStore } from '../../src/monitor/index.js';
-import { get, IRIS_ROW, metricValue, post, tempRepo } from '../helpers/gateway.js';
+import { get, IRIS_ROW, metricValue, post } from '../helpers/gateway.js';
+import { startTestStack } from '../helpers/test-stack.js';
+import type { TestStack } from '../helpers/test-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
@@ -26,41 +26,18 @@ const IRIS = readFileSync(join(import.meta.dirname, '../../examples/iris.csv'), 
   });
 
 describe('gateway with the embedded monitor', () => {
+  let stack: TestStack;
   let dg: Driftgate;
   let url: string;
   let monitorUrl: string;
-  let repo: string;
-  let dir: string;
 
   before(async () => {
-    repo = tempRepo(['iris-onnx']);
-    dir = mkdtempSync(join(tmpdir(), 'dg-embedded-monitor-'));
     const policy = { default: { window: { size: 150, minSamples: 50 }, performance: { window: 150, minLabels: 100 } } };
-    const config = loadConfig(
-      {},
-      {
-        modelRepo: repo,
-        spoolDir: join(dir, 'spool'),
-        monitorStore: join(dir, 'monitor.db'),
-        monitorPolicy: JSON.stringify(policy),
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
-        publishLingerMs: 1,
-      },
-    );
-    dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
-    url = `http://127.0.0.1:${dg.port}`;
+    stack = await startTestStack('embedded-monitor', ['iris-onnx'], { monitorPolicy: JSON.stringify(policy) }, { monitorPort: 0 });
+    ({ dg, url } = stack);
     monitorUrl = `http://127.0.0.1:${dg.monitor!.port}`;
   });
-  after(async () => {
-    await dg?.close();
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   async function predict(rows: Record<string, number>[]): Promise<string[]> {
     const res = await post(`${url}/v1/models/iris-onnx:predict`, { instances: rows });
@@ -109,42 +86,19 @@ describe('gateway with the embedded monitor', () => {
 });
 
 describe('labels on the embedded stack, joined by (model, id)', () => {
+  let stack: TestStack;
   let dg: Driftgate;
   let url: string;
-  let repo: string;
   let dir: string;
   const deadLetters: BusMessage[] = [];
 
   before(async () => {
-    repo = tempRepo(['iris-onnx', 'delivery-onnx']);
-    dir = mkdtempSync(join(tmpdir(), 'dg-embedded-join-'));
-    const config = loadConfig(
-      {},
-      {
-        modelRepo: repo,
-        spoolDir: join(dir, 'spool'),
-        monitorStore: join(dir, 'monitor.db'),
-        // one partition: the two labels of one request reach the monitor in one batch
-        topicPartitions: 1,
-        consumerMaxAttempts: 2,
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
-        publishLingerMs: 1,
-      },
-    );
-    dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
-    url = `http://127.0.0.1:${dg.port}`;
+    // one partition: the two labels of one request reach the monitor in one batch
+    stack = await startTestStack('embedded-join', ['iris-onnx', 'delivery-onnx'], { topicPartitions: 1, consumerMaxAttempts: 2 }, { monitorPort: 0 });
+    ({ dg, url, dir } = stack);
     await dg.bus.subscribe({ groupId: 'dead-letter-reader', topics: ['driftgate.dead-letter'], fromBeginning: true, handle: async (m) => void deadLetters.push(...m) });
   });
-  after(async () => {
-    await dg?.close();
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it("dead-letters a label sent to one model for another model's prediction, and joins the good label of the same request", async () => {
     const delivery = await post(`${url}/v1/models/delivery-onnx:predict`, { instances: [{ distance_km: 4.2, weight_kg: 2.5, hour: 18, weather: 'rain' }] });

@@ -2,49 +2,27 @@
 // and a worker that dies takes only the monitor down, for a moment: serving answers throughout, the
 // thread comes back, and the events published meanwhile are applied from the committed offsets.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig, silentLogger, topicNames } from '../../src/core/index.js';
-import { startDriftgate } from '../../src/cli/stack.js';
+import { topicNames } from '../../src/core/index.js';
 import type { Driftgate } from '../../src/cli/stack.js';
 import { MonitorStore } from '../../src/monitor/index.js';
-import { IRIS_ROW, get, metricValue, post, tempRepo } from '../helpers/gateway.js';
+import { IRIS_ROW, get, metricValue, post } from '../helpers/gateway.js';
+import { startTestStack } from '../helpers/test-stack.js';
+import type { TestStack } from '../helpers/test-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('the embedded monitor in its worker thread', () => {
+  let stack: TestStack;
   let dg: Driftgate;
   let url: string;
-  let repo: string;
   let dir: string;
 
   before(async () => {
-    repo = tempRepo(['iris-onnx']);
-    dir = mkdtempSync(join(tmpdir(), 'dg-monitor-thread-'));
-    const config = loadConfig(
-      {},
-      {
-        modelRepo: repo,
-        spoolDir: join(dir, 'spool'),
-        monitorStore: join(dir, 'monitor.db'),
-        port: 0,
-        grpcPort: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 0,
-        warmupRuns: 1,
-        logLevel: 'silent',
-        publishLingerMs: 1,
-      },
-    );
-    dg = await startDriftgate(config, silentLogger, { monitorPort: 0 });
-    url = `http://127.0.0.1:${dg.port}`;
+    stack = await startTestStack('monitor-thread', ['iris-onnx'], {}, { monitorPort: 0 });
+    ({ dg, url, dir } = stack);
   });
-  after(async () => {
-    await dg?.close();
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   const predict = async (): Promise<string> => {
     const res = await post(`${url}/v1/models/iris-onnx:predict`, { instances: [IRIS_ROW] });
