@@ -209,17 +209,18 @@ describe('driftgate monitor on Kafka', () => {
     ]);
     await publish(s.bus, s.prefix, driftingStream(model, 'run'));
 
-    // data drift comes first (predictions are consumed ahead of their labels), so its retrain request
-    // starts the cooldown and the later performance drop is reported without a second request
+    // Whichever of the two the monitor judges first (the data drift or the performance drop: it depends
+    // on how the consumer's batches of the two topics interleave, and the monitor gathers them into
+    // larger transactions) asks for the retrain and starts the cooldown; the other is reported without
+    // a second request.
     await waitFor('retrain.requested', 120_000, () => observer.events.some((e) => e.type === 'retrain.requested'));
     await waitFor('the performance drop reported', 120_000, () =>
       observer.events.some((e) => e.type === 'drift.detected' && e.details['kind'] === 'performance'),
     );
     await waitFor('data drift reported', 60_000, () => observer.events.some((e) => e.type === 'drift.detected' && e.details['kind'] === 'data'));
-    assert.deepEqual(
-      observer.events.filter((e) => e.type === 'retrain.requested').map((e) => e.details['reason']),
-      ['data_drift'],
-    );
+    const requests = observer.events.filter((e) => e.type === 'retrain.requested').map((e) => e.details['reason']);
+    assert.equal(requests.length, 1, `one retrain request, got ${JSON.stringify(requests)}`);
+    assert.ok(['data_drift', 'performance'].includes(String(requests[0])), `reason ${String(requests[0])}`);
     const detected = observer.events.find((e) => e.type === 'drift.detected' && e.details['kind'] === 'data')!;
     assert.equal(detected.model, model);
     assert.equal(detected.version, 1);
