@@ -5,6 +5,7 @@
 // system), the events one core manages; the Kafka client's own work is included in that time.
 //   npm run bench:monitor -- [--predictions 50000] [--kafka 127.0.0.1:9092] [--window 500] [--runs 3] [--skipKafka]
 //                            [--batches 500] (batch sizes of the direct source, e.g. 10,50,500)
+//                            [--gather 50] (ms the bus sources let batches gather into one transaction; 0 = none)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import {
+  configDefaults,
   createEventBus,
   eventTopicSpecs,
   readManifestAt,
@@ -33,6 +35,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     /** Batch sizes of the direct source: live traffic reaches the monitor in small batches. */
     batches: { type: 'string', default: '500' },
+    /** DRIFTGATE_MONITOR_GATHER_MS of the bus sources (what `driftgate monitor` and the monitor thread use). */
+    gather: { type: 'string', default: String(configDefaults.monitorGatherMs) },
   },
 });
 const count = Number(args.predictions);
@@ -79,7 +83,18 @@ function newMonitor(bus: EventBus, prefix: string, registry: Registry): { monito
   const store = new MonitorStore({ path: join(dir, 'monitor.db') });
   const catalog = new ModelCatalog({ readManifest: async () => ({ manifest }), listVersions: async () => [manifest.version] }, silentLogger);
   catalog.add(manifest);
-  const monitor = new DriftMonitor({ bus, topics: topicNames(prefix), store, catalog, policy, registry, logger: silentLogger, groupId: `bench-${randomUUID()}`, lagIntervalMs: 0 });
+  const monitor = new DriftMonitor({
+    bus,
+    topics: topicNames(prefix),
+    store,
+    catalog,
+    policy,
+    registry,
+    logger: silentLogger,
+    groupId: `bench-${randomUUID()}`,
+    lagIntervalMs: 0,
+    gatherMs: Number(args.gather),
+  });
   return { monitor, store, dir };
 }
 
