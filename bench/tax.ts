@@ -8,7 +8,7 @@
 // thread (main, model worker, ...) and the table lists the top self time of each.
 //
 //   npm run bench:tax -- [--duration 10] [--runs 3] [--connections 64] [--kafka 127.0.0.1:9092] [--only defaults,Kafka]
-//                        [--skip-kafka] [--breakdown] [--profile] [--json out.json]
+//                        [--skip-kafka] [--breakdown] [--bare] [--profile] [--json out.json]
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     'skip-kafka': { type: 'boolean', default: false },
     /** Also the parts one by one: publishing alone, publishing + monitor, publishing + retrain loop. */
     breakdown: { type: 'boolean', default: false },
+    /** Also bench/bare-express.ts, the serving benchmark's baseline, measured the same way. */
+    bare: { type: 'boolean', default: false },
     /** Only the set-ups whose names contain one of these (comma-separated); "monitoring off" always runs. */
     only: { type: 'string' },
     'drain-seconds': { type: 'string', default: '5' },
@@ -44,6 +46,8 @@ interface Setup {
   name: string;
   describe: string;
   env: Record<string, string>;
+  /** Not the gateway: bench/bare-express.ts, the serving benchmark's baseline (no health endpoint, no monitor). */
+  bare?: boolean;
 }
 
 const SETUPS: Setup[] = [
@@ -62,6 +66,7 @@ const SETUPS: Setup[] = [
         { name: 'defaults, monitor on the serving thread', describe: 'DRIFTGATE_MONITOR_THREAD=false (before the worker thread)', env: { KAFKA_BROKERS: '', DRIFTGATE_MONITOR_THREAD: 'false' } },
       ]
     : []),
+  ...(args.bare ? [{ name: 'bare express', describe: 'bench/bare-express.ts: parses the body, answers a fixed reply', env: {}, bare: true }] : []),
   ...(args['skip-kafka'] ? [] : [{ name: 'defaults + Kafka', describe: `KAFKA_BROKERS=${args.kafka}`, env: { KAFKA_BROKERS: args.kafka! } }]),
 ].filter((s) => s.name === 'monitoring off' || !args.only || args.only.split(',').some((part) => s.name.includes(part)));
 
@@ -132,7 +137,7 @@ async function monitorLag(port: number): Promise<number | undefined> {
 async function measure(setup: Setup, run: number, profileDir: string | undefined): Promise<Measurement> {
   const state = mkdtempSync(join(tmpdir(), 'dg-bench-tax-'));
   const server = await startProcess(
-    'src/cli/main.ts',
+    setup.bare ? 'bench/bare-express.ts' : 'src/cli/main.ts',
     {
       PORT: '0',
       DRIFTGATE_GRPC_PORT: '0',
@@ -146,16 +151,17 @@ async function measure(setup: Setup, run: number, profileDir: string | undefined
     profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
   );
   try {
-    const url = `http://127.0.0.1:${server.port}/v2/models/iris-onnx/infer`;
+    const url = `http://127.0.0.1:${server.port}/v2/models/${setup.bare ? 'bare' : 'iris-onnx'}/infer`;
     const load = { url, connections, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: BODY };
     await autocannon({ ...load, duration: 3 }); // warm-up: JIT, the runtime's first calls, the bus
-    const probe = healthProbe(server.port, 50);
+    const idle = { slowestMs: Number.NaN, failures: 0 };
+    const probe = setup.bare ? undefined : healthProbe(server.port, 50);
     const r = await autocannon({ ...load, duration });
-    const duringLoad = await probe.stop();
-    const lagAtEnd = await monitorLag(server.port);
-    const drainProbe = healthProbe(server.port, 50);
-    await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
-    const afterLoad = await drainProbe.stop();
+    const duringLoad = (await probe?.stop()) ?? idle;
+    const lagAtEnd = setup.bare ? undefined : await monitorLag(server.port);
+    const drainProbe = setup.bare ? undefined : healthProbe(server.port, 50);
+    if (drainProbe) await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+    const afterLoad = (await drainProbe?.stop()) ?? idle;
     return {
       setup: setup.name,
       run,
@@ -212,7 +218,7 @@ async function main(): Promise<void> {
       const rps = median(ms.map((m) => m.reqPerSec));
       const p99 = median(ms.map((m) => m.p99));
       const lag = ms.map((m) => m.lagAtEnd).filter((l): l is number => l !== undefined);
-      return `| ${s.name} | ${s.describe} | ${ms.map((m) => Math.round(m.reqPerSec)).join(' / ')} | ${Math.round(rps)} | ${(rps / baseRps).toFixed(2)}x | ${p99} | ${(p99 / Math.max(baseP99, 1)).toFixed(2)}x | ${Math.round(Math.max(...ms.map((m) => m.healthLoadMs)))} / ${Math.round(Math.max(...ms.map((m) => m.healthDrainMs)))} | ${ms.reduce((a, m) => a + m.errors + m.healthFailures, 0)} | ${lag.length ? Math.max(...lag) : '-'} |`;
+      return `| ${s.name} | ${s.describe} | ${ms.map((m) => Math.round(m.reqPerSec)).join(' / ')} | ${Math.round(rps)} | ${(rps / baseRps).toFixed(2)}x | ${p99} | ${(p99 / Math.max(baseP99, 1)).toFixed(2)}x | ${s.bare ? '-' : `${Math.round(Math.max(...ms.map((m) => m.healthLoadMs)))} / ${Math.round(Math.max(...ms.map((m) => m.healthDrainMs)))}`} | ${ms.reduce((a, m) => a + m.errors + m.healthFailures, 0)} | ${lag.length ? Math.max(...lag) : '-'} |`;
     }),
   ];
   for (const [name, summaries] of profiles) {
