@@ -50,7 +50,7 @@ async function gateway(): Promise<void> {
     DRIFTGATE_RETRAIN_STORE: join(state, 'retrain.db'),
     DRIFTGATE_TOPIC_PREFIX: `benchscale${Date.now()}.`,
     DRIFTGATE_MODELS: 'iris-onnx',
-    DRIFTGATE_LOG_LEVEL: 'warn',
+    DRIFTGATE_LOG_LEVEL: 'info', // the harness reads the port from the start-up lines
     // Room for every connection's request at once, so the table measures the work, not the queue bound.
     DRIFTGATE_MAX_QUEUE_SIZE: String(2 * connections * Math.max(...rowsPerRequest)),
   });
