@@ -279,10 +279,12 @@ describe('the loop on a regressor', () => {
       const after = error / 200;
       t.diagnostic(`MAE before ${before.toFixed(2)} min, during ${(during / n).toFixed(2)}, after ${after.toFixed(2)}; version ${version} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       assert.ok(Number(version) >= 2, `a retrained version serves: ${version}`);
-      assert.ok(after < 0.5 * (during / n), `the new version fixed most of the error: ${after} against ${during / n}`);
+      const promoted = (await jobs(url, 'delivery-onnx')).filter((j) => j['state'] === 'promoted');
+      assert.ok(after < 0.5 * (during / n), `the new version fixed most of the error: ${after} against ${during / n}; ${JSON.stringify(promoted.map((j) => ({ trigger: j['trigger'], data: j['data'], gate: j['gate'] })))}`);
       const manifest = JSON.parse(readFileSync(join(repo, 'delivery-onnx', version, 'driftgate.json'), 'utf8')) as Record<string, unknown>;
       assert.equal(manifest['format'], 'onnx');
       const job = (await jobs(url, 'delivery-onnx')).find((j) => j['state'] === 'promoted')!;
+      t.diagnostic(`job ${JSON.stringify({ trigger: job['trigger'], data: job['data'], gate: job['gate'] })}`);
       assert.equal((job['gate'] as { metric: string }).metric, 'mae');
     } finally {
       await dg.close();
