@@ -109,7 +109,8 @@ export function hashSeed(text: string): number {
 }
 
 /**
- * Estimates when a concept change began from the served predictions' correctness: the split of the
+ * Estimates when a concept change began from the served predictions' correctness (for a regressor:
+ * whether the error was within the window's median): the split of the
  * time-ordered window that best separates an earlier, more accurate stretch from a later, less accurate
  * one (the CUSUM statistic |mean before - mean after| * sqrt(k (n - k) / n)). Undefined when no split
  * lowers accuracy by at least `minDrop`, or the window is shorter than `2 * minSegment`.
@@ -118,8 +119,8 @@ export function estimateOnset(window: readonly Example[], minSegment = 20, minDr
   const sorted = [...window].sort((a, b) => a.ts - b.ts);
   const n = sorted.length;
   if (n < 2 * minSegment) return undefined;
-  const hit = sorted.map((e) => correctness(e));
-  if (hit.some((h) => h === undefined)) return undefined;
+  const hit = correctnessOf(sorted);
+  if (hit === undefined) return undefined;
   const prefix = [0];
   for (const h of hit) prefix.push(prefix[prefix.length - 1]! + (h as number));
   let best: { k: number; score: number } | undefined;
@@ -133,10 +134,20 @@ export function estimateOnset(window: readonly Example[], minSegment = 20, minDr
   return best ? sorted[best.k]!.ts : undefined;
 }
 
-/** 1 when the served prediction was right, 0 when wrong (classification only). */
-function correctness(e: Example): number | undefined {
-  if (!('label' in e.output)) return undefined;
-  return e.output.label === String(e.label) ? 1 : 0;
+/**
+ * 1 when a served prediction was right, 0 when wrong. A regressor is never exactly right, so there a
+ * prediction counts as right when its error is at most the window's median error: before a concept
+ * change most predictions are, after it few are. Undefined when an example has no usable output.
+ */
+function correctnessOf(examples: readonly Example[]): number[] | undefined {
+  if (examples.every((e) => 'label' in e.output)) return examples.map((e) => ('label' in e.output && e.output.label === String(e.label) ? 1 : 0));
+  const errors: number[] = [];
+  for (const e of examples) {
+    if (!('value' in e.output) || typeof e.label !== 'number') return undefined;
+    errors.push(Math.abs(e.output.value - e.label));
+  }
+  const median = [...errors].sort((a, b) => a - b)[Math.floor(errors.length / 2)]!;
+  return errors.map((err) => (err <= median ? 1 : 0));
 }
 
 /** Live quality of served predictions: accuracy for classifiers, MAE for regressors. */

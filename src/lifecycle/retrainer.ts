@@ -324,15 +324,16 @@ export class Retrainer {
       let started = performance.now();
       const champion = await this.champion(job.model);
       if (!champion) throw new JobEnd(`model "${job.model}" has no serving version to start from`);
-      const manual = isManual(job);
-      if (job.trigger.version !== undefined && !manual && job.trigger.version !== champion.manifest.version) {
+      // isManual is read at each decision, not once: a manual request may be folded in while this
+      // run awaits (it marks the shared live copy of the job).
+      if (job.trigger.version !== undefined && !isManual(job) && job.trigger.version !== champion.manifest.version) {
         throw new JobEnd(`the request was about version ${job.trigger.version}, but version ${champion.manifest.version} serves now`, 'cancelled');
       }
       // A freshly promoted version is judged by its watch first: if it is bad, the watch rolls it back
       // (and this request, about it, is then cancelled); a retrain would only paper over a bad promotion.
       const watch = store.watch(job.model);
       const watchDeadline = Date.parse(job.trigger.requestedAt) + settings.waitMs;
-      if (watch && watch.version === champion.manifest.version && !manual && Date.now() < watchDeadline) {
+      if (watch && watch.version === champion.manifest.version && !isManual(job) && Date.now() < watchDeadline) {
         job.attempts -= 1;
         job.waiting = `version ${watch.version} is under its post-promotion watch`;
         store.putJob(job);
@@ -344,10 +345,18 @@ export class Retrainer {
       const window = store.examples(job.model);
       // After a concept change only labels since it began are right; the served version's own
       // correctness shows when that was better than the monitor's detection time does.
-      const concept = job.trigger.reason === 'performance' && !manual;
+      let concept = job.trigger.reason === 'performance';
       let since = job.trigger.since ? Date.parse(job.trigger.since) : undefined;
       if (concept) since = estimateOnset(window.filter((e) => e.version === champion.manifest.version)) ?? since;
-      const selection = selectExamples(window, settings.selection, since, concept && since !== undefined);
+      let selection = selectExamples(window, settings.selection, since, concept && since !== undefined);
+      if (selection.shortfall && concept && isManual(job)) {
+        // An operator asked for a retrain now: rather than wait for more labels since the change,
+        // train on the window as a manual retrain does.
+        log.info('too few labels since the change for the manual request; training on the window', { shortfall: selection.shortfall });
+        concept = false;
+        since = undefined;
+        selection = selectExamples(window, settings.selection, undefined, false);
+      }
       if (selection.shortfall) {
         const deadline = Date.parse(job.trigger.requestedAt) + settings.waitMs;
         if (concept && Date.now() < deadline) {

@@ -120,6 +120,24 @@ describe('choosing the examples of a retrain', () => {
     assert.equal(estimateOnset(Array.from({ length: 200 }, (_, i) => example(i))), undefined, 'no drop, no onset');
     assert.equal(estimateOnset(window.slice(0, 30)), undefined, 'too short to tell');
   });
+
+  it('estimates the onset for a regressor from where its errors grow', () => {
+    // 200 predictions off by about 2, then 100 off by about 18: the change at 200 s.
+    const reg = (i: number, error: number): Example => ({
+      id: `r${i}`,
+      model: 'm',
+      version: 1,
+      ts: i * 1000,
+      labelTs: i * 1000 + 500,
+      features: {},
+      label: 30,
+      output: { value: 30 + (i % 2 ? error : -error) },
+    });
+    const window = [...Array.from({ length: 200 }, (_, i) => reg(i, 1 + (i % 5) * 0.5)), ...Array.from({ length: 100 }, (_, i) => reg(200 + i, 16 + (i % 5)))];
+    const onset = estimateOnset(window)!;
+    assert.ok(Math.abs(onset - 200_000) <= 10_000, `onset at ${onset}`);
+    assert.equal(estimateOnset(Array.from({ length: 200 }, (_, i) => reg(i, 2))), undefined, 'errors that do not grow give no onset');
+  });
 });
 
 describe('the post-promotion watch', () => {
