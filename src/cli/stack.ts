@@ -51,7 +51,14 @@ async function startEmbeddedMonitor(config: Config, bus: EventBus, repo: ModelRe
     const thread = await startMonitorThread({ config, bus, busConfig: busConfig(config), logger, port: httpPort, registry });
     gateway.context.metrics.sources.push(() => thread.metrics());
     gateway.context.monitorView = { source: 'embedded', summaries: () => thread.summaries(), timeline: (model) => thread.timeline(model), problem: () => thread.problem() };
-    return { port: thread.port, thread, close: () => thread.close() };
+    return {
+      // A restarted thread binds its HTTP port again (a new one when the configured port is 0).
+      get port() {
+        return thread.port;
+      },
+      thread,
+      close: () => thread.close(),
+    };
   }
   const inProcess = await startMonitor({ config, bus, manifests: repo, logger, registry, port: httpPort, gather: false });
   gateway.context.monitorView = embeddedMonitorView(inProcess.monitor);
