@@ -18,6 +18,8 @@ export {
 export type { ErrorBody, ErrorCode, ErrorKind, GrpcStatusName, RetriableCode } from './errors.js';
 export { describeValue, describeValues } from './describe.js';
 export { createLogger, silentLogger } from './logger.js';
+export { forwardingLogger, logForwarded, startModuleWorker } from './threads.js';
+export type { ForwardedLog, LogLevelName } from './threads.js';
 export type { Logger, LogLevel } from './logger.js';
 export {
   MANIFEST_FILE,

@@ -3,31 +3,17 @@
 // registry of its own that the gateway merges into its /metrics; its log lines go to the gateway's logger.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
-import { ModelRepository, PortBus, createEventBus, describeError } from '../core/index.js';
-import type { EventBus, Logger } from '../core/index.js';
+import { ModelRepository, PortBus, createEventBus, describeError, forwardingLogger } from '../core/index.js';
+import type { EventBus } from '../core/index.js';
 import { startMonitor } from './service.js';
 import type { RunningMonitor } from './service.js';
-import type { FromMonitorThread, LogLevelName, MonitorThreadInit, ToMonitorThread } from './thread-protocol.js';
+import type { FromMonitorThread, MonitorThreadInit, ToMonitorThread } from './thread-protocol.js';
 
 const init = workerData as MonitorThreadInit;
 const port = parentPort!;
 const send = (msg: FromMonitorThread): void => port.postMessage(msg);
 
-/** A logger that hands every line to the gateway's (which applies the level and the format). */
-function forwardingLogger(base: Record<string, unknown> = {}): Logger {
-  const emit = (level: LogLevelName) => (msg: string, fields?: Record<string, unknown>) => {
-    const all: Record<string, unknown> = { ...base, ...fields };
-    for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = v.message;
-    try {
-      send({ t: 'log', level, msg, fields: all });
-    } catch {
-      send({ t: 'log', level, msg, fields: { ...base, unclonableFields: Object.keys(all) } });
-    }
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), child: (fields) => forwardingLogger({ ...base, ...fields }) };
-}
-
-const logger = forwardingLogger();
+const logger = forwardingLogger(send);
 const registry = new Registry();
 let bus: EventBus | undefined;
 let running: RunningMonitor | undefined;

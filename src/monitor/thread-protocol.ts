@@ -1,7 +1,7 @@
 // What the gateway's thread and the monitor's worker thread (thread.ts, thread-main.ts) say to each other.
 import type { MessagePort } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { BusConfig, Config } from '../core/index.js';
+import type { BusConfig, Config, ForwardedLog } from '../core/index.js';
 
 export interface MonitorThreadInit {
   config: Config;
@@ -18,11 +18,9 @@ export type Question = { what: 'metrics' } | { what: 'summaries' } | { what: 'ti
 
 export type ToMonitorThread = ({ t: 'ask'; id: number } & Question) | { t: 'close' };
 
-export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
-
 export type FromMonitorThread =
   | { t: 'ready'; httpPort: number | undefined }
   | { t: 'failed'; error: string; code?: string | undefined }
   | { t: 'answer'; id: number; value: unknown }
-  | { t: 'log'; level: LogLevelName; msg: string; fields: Record<string, unknown> }
+  | ForwardedLog
   | { t: 'closed' };

@@ -6,21 +6,16 @@
 // itself. A worker that fails stops the monitor, never serving: its metrics and views go empty, the
 // failure is logged and counted, and a fresh worker starts after a pause (1 s, doubling up to a
 // minute); it resumes from the offsets the bus committed, so the batch in hand comes again.
-import { MessageChannel, Worker } from 'node:worker_threads';
-import type { TransferListItem } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { describeError, hostBusOnPort } from '../core/index.js';
+import { describeError, hostBusOnPort, logForwarded, startModuleWorker } from '../core/index.js';
 import type { BusConfig, BusHost, Config, EventBus, Logger } from '../core/index.js';
 import type { ModelTimeline, VersionSummary } from './monitor-views.js';
 import type { FromMonitorThread, MetricsJson, MonitorThreadInit, Question, ToMonitorThread } from './thread-protocol.js';
 
 export type { MetricsJson } from './thread-protocol.js';
-
-// The built package starts the compiled thread-main.js; under tsx (tests, development) a bootstrap
-// registers tsx's loader in the worker first, since Node 20 does not carry it into worker threads.
-const fromSource = import.meta.url.endsWith('.ts');
-const ENTRY = new URL(`./thread-main${fromSource ? '.ts' : '.js'}`, import.meta.url);
 
 /** How long a question to the worker may take before it is answered as "nothing". */
 const ANSWER_TIMEOUT_MS = 5000;
@@ -57,13 +52,6 @@ export interface MonitorThread {
   close(): Promise<void>;
 }
 
-function startWorker(init: MonitorThreadInit, transfer: readonly TransferListItem[]): Worker {
-  const options = { workerData: init, transferList: [...transfer] };
-  if (!fromSource) return new Worker(ENTRY, options);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
-}
-
 /** One worker and the bus host that feeds it. */
 class MonitorWorker {
   readonly worker: Worker;
@@ -91,7 +79,7 @@ class MonitorWorker {
       transfer.push(channel.port2);
     }
     this.started = new Promise<void>((resolve, reject) => (this.settleStart = { resolve, reject }));
-    this.worker = startWorker(init, transfer);
+    this.worker = startModuleWorker(import.meta.url, 'thread-main', { workerData: init, transferList: transfer });
     this.worker.on('message', (msg: FromMonitorThread) => {
       switch (msg.t) {
         case 'ready':
@@ -107,7 +95,7 @@ class MonitorWorker {
           return answer?.(msg.value);
         }
         case 'log':
-          return logger[msg.level](msg.msg, msg.fields);
+          return logForwarded(logger, msg);
         case 'closed':
           return this.settleClose?.();
       }

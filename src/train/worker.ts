@@ -2,19 +2,14 @@
 // computes on the thread that calls it, so training in the gateway's or monitor's thread would stall
 // every request and timer for minutes. In a worker the caller's event loop stays free, the job can be
 // cancelled, and a job that ignores the cancel can be cut off by terminating its thread.
-import { Worker } from 'node:worker_threads';
-import { DriftgateError } from '../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import { DriftgateError, startModuleWorker } from '../core/index.js';
 import type { Manifest } from '../core/index.js';
 import type { TrainEvent, TrainOptions } from './types.js';
 import type { WriteVersionOptions } from './version-writer.js';
 import type { FromTrainingWorker, SerializedError, TrainingWorkerInit, TrainResultSummary } from './worker-protocol.js';
 
 export type { TrainResultSummary } from './worker-protocol.js';
-
-// The built package starts the compiled worker-main.js. Under tsx (tests, development) the sources are
-// .ts and Node 20 does not carry tsx's loader into worker threads, so a bootstrap registers it first.
-const fromSource = import.meta.url.endsWith('.ts');
-const ENTRY = new URL(`./worker-main${fromSource ? '.ts' : '.js'}`, import.meta.url);
 
 export interface RunTrainingOptions extends Pick<WriteVersionOptions, 'format' | 'stage' | 'trainingSample' | 'inherit' | 'lineage'> {
   /** Model repository the version is written into. */
@@ -126,9 +121,7 @@ export async function runTraining(options: TrainOptions, opts: RunTrainingOption
 }
 
 function startWorker(init: TrainingWorkerInit): Worker {
-  if (!fromSource) return new Worker(ENTRY, { workerData: init });
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); });`;
-  return new Worker(bootstrap, { workerData: init, eval: true });
+  return startModuleWorker(import.meta.url, 'worker-main', { workerData: init });
 }
 
 /** The worker's error on this side: same name and message, and the catalogue code when it had one. */

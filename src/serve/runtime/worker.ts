@@ -10,16 +10,12 @@
 // call and to free the model, and it is terminated once it answers (when the call returns). A thread
 // running JavaScript or WebAssembly (tfjs on wasm or cpu) is terminated at once.
 import { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../core/index.js';
 import type { Manifest } from '../../core/index.js';
 import { RuntimeUnavailableError } from './types.js';
 import type { ModelRuntime, RuntimeOptions } from './types.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
-// The built package starts the compiled worker-main.js. Under tsx (tests, development) the sources
-// are .ts, and Node 20 does not carry tsx's loader into worker threads, so a small bootstrap
-// registers it in the worker first.
-const fromSource = import.meta.url.endsWith('.ts');
-const ENTRY = new URL(`./worker-main${fromSource ? '.ts' : '.js'}`, import.meta.url);
 
 /** How long dispose() lets calls already queued finish before it cancels them. */
 const DISPOSE_WAIT_MS = 2000;
@@ -27,9 +23,7 @@ const DISPOSE_WAIT_MS = 2000;
 function startWorker(init: WorkerInit, entry?: URL): Worker {
   const options = { workerData: init, stdout: false, stderr: false };
   if (entry) return new Worker(entry, options);
-  if (!fromSource) return new Worker(ENTRY, options);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, 'worker-main', options);
 }
 
 interface Pending {
