@@ -66,7 +66,7 @@ export class KafkaTopicAdmin {
     return rows;
   }
 
-  async disconnect(): Promise<void> {
+  async close(): Promise<void> {
     const admin = await this.admin.current();
     await admin?.disconnect().catch((err: unknown) => logDisconnect(this.logger, 'admin', err));
   }

@@ -4,6 +4,7 @@ import { logLevel } from 'kafkajs';
 import type { IHeaders, KafkaMessage, LogEntry, logCreator } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { lazyBusMessage } from './kafka-bus-parts.js';
 import type { BusMessage } from './types.js';
 
 function headerValues(headers: IHeaders | undefined): Record<string, string> {
@@ -16,19 +17,7 @@ function headerValues(headers: IHeaders | undefined): Record<string, string> {
 }
 
 export function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMessage {
-  let headers: Record<string, string> | undefined;
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key ? m.key.toString('utf8') : null,
-    value: m.value ?? Buffer.alloc(0),
-    // Decoded on first use: consumers read the headers of few messages (dead letters), and turning
-    // six header buffers into strings for every message cost the monitor about 4% of its CPU.
-    get headers() {
-      return (headers ??= headerValues(m.headers));
-    },
-  };
+  return lazyBusMessage(topic, partition, m.offset, m.key, m.value, m.headers, headerValues);
 }
 
 /** kafkajs' own log lines, at warn and error only, into our structured logger. */

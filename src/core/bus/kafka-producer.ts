@@ -3,16 +3,15 @@
 import { Partitioners } from 'kafkajs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { SendQueue } from './kafka-bus-parts.js';
 import { LazyConnection } from './kafka-connection.js';
 import { logDisconnect } from './kafka-messages.js';
 import type { OutgoingMessage } from './types.js';
 
-const ignore = () => undefined;
-
 export class KafkaSender {
   private readonly producer: LazyConnection<Producer>;
   /** Sends run one after another: concurrent sends on an idempotent producer break (kafkajs#598). */
-  private sendChain: Promise<void> = Promise.resolve();
+  private readonly sends = new SendQueue();
 
   constructor(
     kafka: Kafka,
@@ -30,14 +29,12 @@ export class KafkaSender {
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const send = this.sendChain.then(() => this.send(topic, messages));
-    this.sendChain = send.then(ignore, ignore);
-    return send;
+    return this.sends.run(() => this.send(topic, messages));
   }
 
   /** Waits for the sends in progress, then disconnects the producer. */
   async close(): Promise<void> {
-    await this.sendChain;
+    await this.sends.idle();
     const producer = await this.producer.current();
     await producer?.disconnect().catch((err: unknown) => logDisconnect(this.logger, 'producer', err));
   }

@@ -2,7 +2,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { redeliveryDelay } from './types.js';
+import { FirstFetch, RestartPacing } from './kafka-bus-parts.js';
 import type { SubscribeOptions } from './types.js';
 
 const ignore = () => undefined;
@@ -25,11 +25,9 @@ export interface SubscriptionDeps {
 export class KafkaSubscription {
   private consumer: Consumer | undefined;
   private stopped = false;
-  private failures = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private fetched!: () => void;
-  /** Resolves at the first fetch of any of this subscription's consumers. */
-  private readonly firstFetch = new Promise<void>((resolve) => (this.fetched = resolve));
+  private readonly restarts = new RestartPacing();
+  /** The first fetch of any of this subscription's consumers. */
+  private readonly firstFetch = new FirstFetch();
 
   constructor(
     private readonly opts: SubscribeOptions,
@@ -45,8 +43,8 @@ export class KafkaSubscription {
       if (!current()) void consumer.disconnect().catch(ignore);
     });
     consumer.on(consumer.events.FETCH, () => {
-      this.failures = 0;
-      this.fetched();
+      this.restarts.succeeded();
+      this.firstFetch.reached();
     });
     try {
       await consumer.connect();
@@ -64,29 +62,14 @@ export class KafkaSubscription {
     }
   }
 
-  /**
-   * Waits up to `timeoutMs` for the first fetch after the group join. That fetch comes after kafkajs
-   * resolved every assigned partition's start offset, so waiting for it makes "latest" mean "latest
-   * when subscribe() resolved". Past the timeout it logs and returns anyway.
-   */
-  async awaitFirstFetch(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const ready = await Promise.race([
-      this.firstFetch.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (!ready) {
-      this.deps.logger.warn('Kafka consumer has not fetched yet; subscribe continues without waiting', {
-        groupId: this.opts.groupId,
-        waitedMs: timeoutMs,
-      });
-    }
+  /** Waits up to `timeoutMs` for the first fetch after the group join (FirstFetch.wait). */
+  awaitFirstFetch(timeoutMs: number): Promise<void> {
+    return this.firstFetch.wait(timeoutMs, this.deps.logger, this.opts.groupId);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
+    this.restarts.cancel();
     // disconnect stops the run loop (waiting for the batch in progress) and leaves the group.
     await this.consumer?.disconnect();
   }
@@ -102,14 +85,11 @@ export class KafkaSubscription {
   }
 
   private scheduleRestart(fields: Record<string, unknown>): void {
-    this.failures++;
-    const delayMs = redeliveryDelay(this.failures, 1_000, 30_000);
-    this.deps.logger.warn('Kafka consumer stopped after an error; starting a new one', { ...fields, delayMs });
-    this.restartTimer = setTimeout(() => {
+    this.restarts.schedule(this.deps.logger, fields, () => {
       if (this.stopped) return;
       this.start().catch((err: unknown) => {
         if (!this.stopped) this.scheduleRestart({ groupId: this.opts.groupId, error: describeError(err) });
       });
-    }, delayMs);
+    });
   }
 }

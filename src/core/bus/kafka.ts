@@ -9,13 +9,13 @@ import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { coPartitionAssigner } from './co-partition-assigner.js';
 import { KafkaTopicAdmin } from './kafka-admin.js';
+import { KafkaBusShell, kafkaBusSettings } from './kafka-bus-parts.js';
+import type { KafkaBusSettings } from './kafka-bus-parts.js';
 import { consumeInChunks, reportSkipped } from './kafka-batch.js';
-import type { ChunkSettings } from './kafka-batch.js';
-import { bridgeLogs, logDisconnect } from './kafka-messages.js';
+import { bridgeLogs } from './kafka-messages.js';
 import { KafkaSender } from './kafka-producer.js';
 import { KafkaSubscription } from './kafka-subscription.js';
-import { BATCH_DEFAULTS, REDELIVERY_DEFAULTS } from './types.js';
-import type { EventBus, OutgoingMessage, PartitionLag, RedeliveryOptions, SubscribeOptions, Subscription, TopicSpec } from './types.js';
+import type { RedeliveryOptions, SubscribeOptions, Subscription } from './types.js';
 
 export interface KafkaBusOptions extends RedeliveryOptions {
   /** `host:port` of one or more brokers (config `KAFKA_BROKERS`). */
@@ -52,31 +52,19 @@ export interface KafkaBusOptions extends RedeliveryOptions {
   logger?: Logger;
 }
 
-export class KafkaBus implements EventBus {
-  readonly kind = 'kafka' as const;
+export class KafkaBus extends KafkaBusShell {
   private readonly kafka: Kafka;
-  private readonly logger: Logger;
-  private readonly settings: ChunkSettings & Record<'sessionTimeoutMs' | 'maxWaitTimeMs' | 'subscribeTimeoutMs' | 'requestTimeoutMs', number>;
-  private readonly admin: KafkaTopicAdmin;
-  private readonly sender: KafkaSender;
-  private readonly subscriptions = new Set<KafkaSubscription>();
+  protected readonly logger: Logger;
+  private readonly settings: KafkaBusSettings;
+  protected readonly admin: KafkaTopicAdmin;
+  protected readonly sender: KafkaSender;
   private readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
-  private closed = false;
 
   constructor(private readonly options: KafkaBusOptions) {
+    super();
     if (options.brokers.length === 0) throw new DriftgateError('INTERNAL', 'KafkaBus needs at least one broker');
     this.logger = options.logger ?? silentLogger;
-    this.settings = {
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
-      maxWaitTimeMs: options.maxWaitTimeMs ?? 1_000,
-      maxBatchSize: Math.max(1, options.maxBatchSize ?? BATCH_DEFAULTS.consumerBatchSize),
-      subscribeTimeoutMs: options.subscribeTimeoutMs ?? 30_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 25_000,
-      maxAttempts: Math.max(1, options.maxAttempts ?? REDELIVERY_DEFAULTS.maxAttempts),
-      retryBackoffMs: options.retryBackoffMs ?? REDELIVERY_DEFAULTS.retryBackoffMs,
-      maxRetryBackoffMs: options.maxRetryBackoffMs ?? REDELIVERY_DEFAULTS.maxRetryBackoffMs,
-    };
+    this.settings = kafkaBusSettings(options);
     this.retry = {
       retries: options.retry?.retries ?? 5,
       initialRetryTime: options.retry?.initialRetryTimeMs ?? 300,
@@ -94,17 +82,6 @@ export class KafkaBus implements EventBus {
     });
     this.admin = new KafkaTopicAdmin(this.kafka, this.settings.requestTimeoutMs, this.logger);
     this.sender = new KafkaSender(this.kafka, this.logger);
-  }
-
-  async ensureTopics(topics: TopicSpec[]): Promise<void> {
-    this.assertOpen();
-    await this.admin.ensureTopics(topics);
-  }
-
-  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (this.closed) return Promise.reject(new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the Kafka event bus is closed'));
-    if (messages.length === 0) return Promise.resolve();
-    return this.sender.publish(topic, messages);
   }
 
   async subscribe(opts: SubscribeOptions): Promise<Subscription> {
@@ -132,31 +109,6 @@ export class KafkaBus implements EventBus {
       throw err;
     }
     await subscription.awaitFirstFetch(this.settings.subscribeTimeoutMs);
-    this.subscriptions.add(subscription);
-    return {
-      stop: async () => {
-        if (!this.subscriptions.delete(subscription)) return;
-        await subscription.stop();
-      },
-    };
-  }
-
-  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
-    this.assertOpen();
-    return this.admin.consumerLag(groupId, topics);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const subscriptions = [...this.subscriptions];
-    this.subscriptions.clear();
-    await Promise.all(subscriptions.map((s) => s.stop().catch((err: unknown) => logDisconnect(this.logger, 'consumer', err))));
-    await this.sender.close();
-    await this.admin.disconnect();
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the Kafka event bus is closed');
+    return this.subscriptions.add(subscription);
   }
 }
