@@ -4,6 +4,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { EmbeddedBus } from '../../src/core/bus/embedded.js';
 import { KafkaBus } from '../../src/core/bus/kafka.js';
+import { PlatformaticKafkaBus } from '../../src/core/bus/platformatic-kafka.js';
 import { PortBus, hostBusOnPort } from '../../src/core/bus/port-bus.js';
 import type { EventBus } from '../../src/core/bus/types.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -34,37 +35,50 @@ busContractSuite('embedded across a port (PortBus)', async () => {
   return bus;
 });
 
+const kafkaContractOptions = {
+  clientId: 'driftgate-contract',
+  connectionTimeoutMs: 3_000,
+  requestTimeoutMs: 10_000,
+  retry: { retries: 5, initialRetryTimeMs: 200, maxRetryTimeMs: 2_000 },
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  // Short fetch long-polls: subscribe waits for the first fetch, stop for the one in flight.
+  maxWaitTimeMs: 250,
+  retryBackoffMs: 100,
+};
+
+const removeCreated = {
+  cleanup: async ({ topics, groups }: { topics: string[]; groups: string[] }) => {
+    const found = await kafkaBrokers();
+    if ('skip' in found) return;
+    const admin = testKafka(found, 'driftgate-contract-cleanup').admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups(groups).catch(() => undefined);
+      await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => undefined);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  },
+};
+
 busContractSuite(
   'kafka',
   async () => {
     const found = await kafkaBrokers();
     if ('skip' in found) return found;
-    return new KafkaBus({
-      brokers: found,
-      clientId: 'driftgate-contract',
-      connectionTimeoutMs: 3_000,
-      requestTimeoutMs: 10_000,
-      retry: { retries: 5, initialRetryTimeMs: 200, maxRetryTimeMs: 2_000 },
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1_000,
-      // Short fetch long-polls: subscribe waits for the first fetch, stop for the one in flight.
-      maxWaitTimeMs: 250,
-      retryBackoffMs: 100,
-      kafkaLogLevel: process.env.DRIFTGATE_TEST_KAFKA_LOG ? 'warn' : 'nothing',
-    });
+    return new KafkaBus({ ...kafkaContractOptions, brokers: found, kafkaLogLevel: process.env.DRIFTGATE_TEST_KAFKA_LOG ? 'warn' : 'nothing' });
   },
-  {
-    cleanup: async ({ topics, groups }) => {
-      const found = await kafkaBrokers();
-      if ('skip' in found) return;
-      const admin = testKafka(found, 'driftgate-contract-cleanup').admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups(groups).catch(() => undefined);
-        await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => undefined);
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-    },
+  removeCreated,
+);
+
+// The same contract on the other Kafka client (issue 13): @platformatic/kafka behind the same port.
+busContractSuite(
+  'kafka (@platformatic/kafka)',
+  async () => {
+    const found = await kafkaBrokers();
+    if ('skip' in found) return found;
+    return new PlatformaticKafkaBus({ ...kafkaContractOptions, brokers: found });
   },
+  removeCreated,
 );
