@@ -98,3 +98,33 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc; undefined when it is gone. */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces), so utime and stime are its 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds the whole machine has been busy (every state but idle and iowait), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** The pid of the development broker that deploy/kafka/kafka.sh runs, when it runs. */
+export function kafkaBrokerPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(resolve(root, process.env.DRIFTGATE_KAFKA_DIR ?? 'deploy/kafka/run', 'kafka.pid'), 'utf8').trim());
+    return processCpuSeconds(pid) === undefined ? undefined : pid;
+  } catch {
+    return undefined;
+  }
+}

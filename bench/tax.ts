@@ -11,11 +11,11 @@
 //                        [--skip-kafka] [--breakdown] [--bare] [--profile] [--json out.json]
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { machineLine, median, startProcess, stopProcess, summarizeProfile } from './harness.js';
+import { kafkaBrokerPid, machineBusySeconds, machineLine, median, processCpuSeconds, startProcess, stopProcess, summarizeProfile } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +67,14 @@ const SETUPS: Setup[] = [
       ]
     : []),
   ...(args.bare ? [{ name: 'bare express', describe: 'bench/bare-express.ts: parses the body, answers a fixed reply', env: {}, bare: true }] : []),
-  ...(args['skip-kafka'] ? [] : [{ name: 'defaults + Kafka', describe: `KAFKA_BROKERS=${args.kafka}`, env: { KAFKA_BROKERS: args.kafka! } }]),
+  ...(args['skip-kafka']
+    ? []
+    : [
+        { name: 'defaults + Kafka', describe: `KAFKA_BROKERS=${args.kafka} (Kafka client in its own worker thread)`, env: { KAFKA_BROKERS: args.kafka! } },
+        ...(args.breakdown
+          ? [{ name: 'defaults + Kafka, client on the serving thread', describe: 'DRIFTGATE_KAFKA_THREAD=false (before the worker thread)', env: { KAFKA_BROKERS: args.kafka!, DRIFTGATE_KAFKA_THREAD: 'false' } }]
+          : []),
+      ]),
 ].filter((s) => s.name === 'monitoring off' || !args.only || args.only.split(',').some((part) => s.name.includes(part)));
 
 interface Measurement {
@@ -85,6 +92,8 @@ interface Measurement {
   healthFailures: number;
   /** Messages the monitor had not committed when the load ended (summed over topics). */
   lagAtEnd: number | undefined;
+  /** CPU seconds used during the measured load: the server process, the broker, this process (the load generator), and the whole machine. */
+  cpu: { server: number; broker: number; loadGenerator: number; machine: number };
 }
 
 /** Asks /v2/health/ready every `everyMs` on its own connection until stopped; keeps the slowest answer. */
@@ -156,7 +165,16 @@ async function measure(setup: Setup, run: number, profileDir: string | undefined
     await autocannon({ ...load, duration: 3 }); // warm-up: JIT, the runtime's first calls, the bus
     const idle = { slowestMs: Number.NaN, failures: 0 };
     const probe = setup.bare ? undefined : healthProbe(server.port, 50);
+    const brokerPid = kafkaBrokerPid();
+    const before = { server: processCpuSeconds(server.child.pid) ?? 0, broker: processCpuSeconds(brokerPid) ?? 0, self: process.cpuUsage(), machine: machineBusySeconds() };
     const r = await autocannon({ ...load, duration });
+    const self = process.cpuUsage(before.self);
+    const cpu = {
+      server: (processCpuSeconds(server.child.pid) ?? before.server) - before.server,
+      broker: (processCpuSeconds(brokerPid) ?? before.broker) - before.broker,
+      loadGenerator: (self.user + self.system) / 1e6,
+      machine: machineBusySeconds() - before.machine,
+    };
     const duringLoad = (await probe?.stop()) ?? idle;
     const lagAtEnd = setup.bare ? undefined : await monitorLag(server.port);
     const drainProbe = setup.bare ? undefined : healthProbe(server.port, 50);
@@ -173,6 +191,7 @@ async function measure(setup: Setup, run: number, profileDir: string | undefined
       healthDrainMs: afterLoad.slowestMs,
       healthFailures: duringLoad.failures + afterLoad.failures,
       lagAtEnd,
+      cpu,
     };
   } finally {
     await stopProcess(server.child);
@@ -221,6 +240,20 @@ async function main(): Promise<void> {
       return `| ${s.name} | ${s.describe} | ${ms.map((m) => Math.round(m.reqPerSec)).join(' / ')} | ${Math.round(rps)} | ${(rps / baseRps).toFixed(2)}x | ${p99} | ${(p99 / Math.max(baseP99, 1)).toFixed(2)}x | ${s.bare ? '-' : `${Math.round(Math.max(...ms.map((m) => m.healthLoadMs)))} / ${Math.round(Math.max(...ms.map((m) => m.healthDrainMs)))}`} | ${ms.reduce((a, m) => a + m.errors + m.healthFailures, 0)} | ${lag.length ? Math.max(...lag) : '-'} |`;
     }),
   ];
+  const cpuMedian = (ms: Measurement[], part: keyof Measurement['cpu']) => median(ms.map((m) => m.cpu[part])).toFixed(1);
+  lines.push(
+    '',
+    `Where the CPU went while the load ran (CPU seconds out of the machine's ${cpus().length * duration}, medians; "rest" is the machine's busy time outside these three: other threads of the machine, the kernel's own work):`,
+    '',
+    '| set-up | server process | Kafka broker | load generator | rest | machine busy | server CPU-ms per 1k requests |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...SETUPS.map((s) => {
+      const ms = of(s.name);
+      const rest = median(ms.map((m) => m.cpu.machine - m.cpu.server - m.cpu.broker - m.cpu.loadGenerator)).toFixed(1);
+      const perK = median(ms.map((m) => (1000 * 1000 * m.cpu.server) / Math.max(1, m.reqPerSec * duration))).toFixed(0);
+      return `| ${s.name} | ${cpuMedian(ms, 'server')} | ${cpuMedian(ms, 'broker')} | ${cpuMedian(ms, 'loadGenerator')} | ${rest} | ${cpuMedian(ms, 'machine')} | ${perK} |`;
+    }),
+  );
   for (const [name, summaries] of profiles) {
     summaries.forEach((summary, i) => {
       lines.push('', `CPU profile ${i + 1} of ${summaries.length} busy threads (${name}; main thread first), top self time:`, '', '| self | function |', '|---:|---|', summary);

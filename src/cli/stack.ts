@@ -2,7 +2,7 @@
 // creates the topics, starts the event publisher with its on-disk spool, and the gateway that
 // publishes predictions and labels through it. Shut down in reverse order.
 import { Registry } from 'prom-client';
-import { DiskSpool, EventPublisher, ModelRepository, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
+import { DiskSpool, EventPublisher, KafkaThreadBus, ModelRepository, createEventBus, describeError, eventTopicSpecs, topicNames } from '../core/index.js';
 import type { Config, EventBus, Logger } from '../core/index.js';
 import { busConfig } from './bus-config.js';
 import { startRetrainer } from '../lifecycle/index.js';
@@ -65,6 +65,12 @@ async function startEmbeddedMonitor(config: Config, bus: EventBus, repo: ModelRe
   return { port: inProcess.port, inProcess, close: () => inProcess.close() };
 }
 
+/** The gateway's bus: on Kafka its client runs in a worker thread unless DRIFTGATE_KAFKA_THREAD is off. */
+function servingBus(config: Config, logger: Logger, registry: Registry): EventBus {
+  if (config.kafkaBrokers.length > 0 && config.kafkaThread) return new KafkaThreadBus(busConfig(config), { logger });
+  return createEventBus(busConfig(config), logger, registry);
+}
+
 export interface StartOptions {
   /** Port of the embedded monitor's endpoints; null = none (its metrics still show on the gateway's /metrics). */
   monitorPort?: number | null;
@@ -74,7 +80,7 @@ export async function startDriftgate(config: Config, logger: Logger, opts: Start
   if (config.monitor) loadPolicy(config.monitorPolicy); // a bad policy stops start-up before anything runs
   const registry = new Registry();
   const metrics = createServeMetrics(registry);
-  const bus = createEventBus(busConfig(config), logger.child({ component: 'bus' }), registry);
+  const bus = servingBus(config, logger.child({ component: 'bus' }), registry);
   const topics = topicNames(config.topicPrefix);
   // Kafka down at start must not keep serving down: the publisher spools, and topic creation is
   // retried in the background until the bus answers.

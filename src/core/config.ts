@@ -107,6 +107,11 @@ export const configOptions = {
   kafkaConnectionTimeoutMs: option('DRIFTGATE_KAFKA_CONNECTION_TIMEOUT_MS', int(100, 600_000).default(3000), 'Time to open a connection to a broker, in ms.'),
   kafkaRequestTimeoutMs: option('DRIFTGATE_KAFKA_REQUEST_TIMEOUT_MS', int(100, 600_000).default(25_000), 'Time a broker has to answer one request, in ms.'),
   kafkaRetries: option('DRIFTGATE_KAFKA_RETRIES', int(0, 100).default(5), 'Retries of a failed Kafka request before the call fails.'),
+  kafkaThread: option(
+    'DRIFTGATE_KAFKA_THREAD',
+    bool.default(true),
+    'With KAFKA_BROKERS, `driftgate serve` runs its Kafka client (the producer and the gateway\'s own consumers) in a worker thread of its own, so encoding and decoding record batches never holds up requests (false: on the gateway\'s thread).',
+  ),
   embeddedRetention: option('DRIFTGATE_EMBEDDED_RETENTION', int(1, 100_000_000).default(100_000), 'Messages the embedded bus keeps per partition.'),
   consumerBatchSize: option(
     'DRIFTGATE_CONSUMER_BATCH_SIZE',

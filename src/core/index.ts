@@ -69,7 +69,7 @@ export {
   modelEventCeType,
 } from './events.js';
 export type { PredictionEvent, PredictionOutput, LabelEvent, LabeledEvent, ModelEvent, ModelEventType, EventTopics, PredictionRecordLike, LabelRecordLike, DecodeResult } from './events.js';
-export { EmbeddedBus, KafkaBus, DiskSpool, EventPublisher, PortBus, createEventBus, eventTopicSpecs, hostBusOnPort, BATCH_DEFAULTS } from './bus/index.js';
+export { EmbeddedBus, KafkaBus, KafkaThreadBus, DiskSpool, EventPublisher, PortBus, createEventBus, eventTopicSpecs, hostBusOnPort, BATCH_DEFAULTS } from './bus/index.js';
 export type { EventBus, BusMessage, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription, TopicSpec, BusConfig, BusHost, PublisherOptions } from './bus/index.js';
 export { consumeEvents, subscribeInBackground, DEAD_LETTER_HEADERS } from './event-consumer.js';
 export type { EventHandlers, EventBatch, EventChecks, ConsumeOptions, DeadLetterClass } from './event-consumer.js';

@@ -161,3 +161,15 @@ export async function createTopics(brokers: string[], topics: string[], partitio
     await admin.disconnect();
   }
 }
+
+/** Deletes what a test made on a long-lived broker: its consumer groups, then its topics. Best effort. */
+export async function deleteTopicsAndGroups(brokers: string[], made: { topics: string[]; groups: string[] }): Promise<void> {
+  const admin = testKafka(brokers, 'driftgate-test-cleanup').admin();
+  try {
+    await admin.connect();
+    if (made.groups.length > 0) await admin.deleteGroups(made.groups).catch(() => undefined);
+    if (made.topics.length > 0) await admin.deleteTopics({ topics: made.topics, timeout: 10_000 }).catch(() => undefined);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

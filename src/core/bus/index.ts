@@ -27,6 +27,8 @@ export { KafkaBus } from './kafka.js';
 export type { KafkaBusOptions } from './kafka.js';
 export { PlatformaticKafkaBus } from './platformatic-kafka.js';
 export type { PlatformaticKafkaBusOptions } from './platformatic-kafka.js';
+export { KafkaThreadBus } from './kafka-thread.js';
+export type { KafkaThreadBusOptions } from './kafka-thread.js';
 export { PortBus, hostBusOnPort } from './port-bus.js';
 export type { BusHost } from './port-bus.js';
 export { DiskSpool } from './spool.js';

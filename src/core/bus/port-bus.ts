@@ -189,6 +189,8 @@ export class PortBus implements EventBus {
     private readonly logger: Logger,
   ) {
     port.on('message', (msg: ToGuest) => this.onMessage(msg));
+    // The host's end closes when its thread ends: calls waiting for an answer would wait forever.
+    port.once('close', () => this.hostGone());
   }
 
   ensureTopics(topics: TopicSpec[]): Promise<void> {
@@ -235,6 +237,14 @@ export class PortBus implements EventBus {
     for (const pending of this.calls.values()) pending.reject(new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the event bus is closed'));
     this.calls.clear();
     this.port.close();
+  }
+
+  private hostGone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    for (const pending of this.calls.values()) pending.reject(new DriftgateError('EVENT_BUS_UNAVAILABLE', 'the event bus\'s thread has gone'));
+    this.calls.clear();
   }
 
   private call(call: Call): Promise<unknown> {
