@@ -3,7 +3,7 @@
 // starts with.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -110,6 +110,35 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds used so far by a process and every process below it (uvicorn's and MLServer's
+ * workers), from /proc: a process's own counters only cover its children once they have exited.
+ */
+export function processTreeCpuSeconds(rootPid: number | undefined): number | undefined {
+  if (rootPid === undefined) return undefined;
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone since the listing
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let at: number | undefined = pid, hops = 0; at !== undefined && at > 1 && hops < 64; at = parents.get(at), hops++) if (at === rootPid) return true;
+    return false;
+  };
+  let total: number | undefined;
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    const own = processCpuSeconds(pid);
+    if (own !== undefined) total = (total ?? 0) + own;
+  }
+  return total;
 }
 
 /** CPU seconds the whole machine has been busy (every state but idle and iowait), from /proc/stat. */

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, machineLine, median, root, startProcess, stopProcess } from './harness.js';
+import { freePort, machineLine, median, processTreeCpuSeconds, root, startProcess, stopProcess } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,6 +52,8 @@ interface Running {
   log: () => string;
   /** Whether the process has exited (a server that died while starting fails at once). */
   exited: () => boolean;
+  /** The server's process: its CPU time, and its workers', is measured during the load. */
+  pid: number | undefined;
 }
 
 interface Target {
@@ -77,6 +79,7 @@ async function startDriftgate(extraEnv: Record<string, string>): Promise<Running
     port: server.port,
     log: server.log,
     exited: () => server.child.exitCode !== null || server.child.signalCode !== null,
+    pid: server.child.pid,
     stop: async () => {
       await stopProcess(server.child);
       rmSync(state, { recursive: true, force: true });
@@ -107,6 +110,7 @@ function startPython(command: string, commandArgs: string[], env: Record<string,
     port,
     log: () => log,
     exited: () => child.exitCode !== null || child.signalCode !== null,
+    pid: child.pid,
     stop: async () => {
       const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
       signalGroup('SIGTERM');
@@ -206,6 +210,9 @@ interface Measurement {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU seconds the server (with its workers) and this process (the load generator) used during the load. */
+  serverCpu: number;
+  loadGeneratorCpu: number;
 }
 
 /** driftgate's probabilities for the body: every peer must give the same (same scalers, same model). */
@@ -227,8 +234,20 @@ async function measure(target: Target, run: number): Promise<Measurement> {
     }
     const load = { url: `http://127.0.0.1:${running.port}/v2/models/${MODEL}/infer`, connections, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: BODY };
     await autocannon({ ...load, duration: 3 }); // warm-up: JIT, the runtime's first calls, every worker
+    const serverBefore = processTreeCpuSeconds(running.pid) ?? 0;
+    const selfBefore = process.cpuUsage();
     const r = await autocannon({ ...load, duration });
-    return { target: target.name, run, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+    const self = process.cpuUsage(selfBefore);
+    return {
+      target: target.name,
+      run,
+      reqPerSec: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+      serverCpu: (processTreeCpuSeconds(running.pid) ?? serverBefore) - serverBefore,
+      loadGeneratorCpu: (self.user + self.system) / 1e6,
+    };
   } finally {
     await running.stop();
   }
@@ -252,9 +271,14 @@ function table(measurements: Measurement[]): string {
     machineLine(duration),
     `Batch-1 V2 infer on ${MODEL} (standardisation + ONNX MLP), ${connections} connections, ${runs} run(s) per target (interleaved), 3 s warm-up each; medians of the runs.`,
     '',
-    '| target | what runs | req/s (runs) | median req/s | p50 ms | p99 ms | errors |',
-    '|---|---|---|---:|---:|---:|---:|',
-    ...summary.map(({ t, ms, rps, p50, p99 }) => `| ${t.name} | ${t.describe} | ${ms.map((m) => Math.round(m.reqPerSec)).join(' / ')} | ${Math.round(rps)} | ${p50} | ${p99} | ${ms.reduce((a, m) => a + m.errors, 0)} |`),
+    '| target | what runs | req/s (runs) | median req/s | p50 ms | p99 ms | errors | server CPU-s | server CPU-µs per request | load generator CPU-s |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...summary.map(({ t, ms, rps, p50, p99 }) => {
+      const cpu = median(ms.map((m) => m.serverCpu));
+      const perRequest = median(ms.map((m) => (1e6 * m.serverCpu) / Math.max(1, m.reqPerSec * duration)));
+      const runsText = ms.map((m) => Math.round(m.reqPerSec)).join(' / ');
+      return `| ${t.name} | ${t.describe} | ${runsText} | ${Math.round(rps)} | ${p50} | ${p99} | ${ms.reduce((a, m) => a + m.errors, 0)} | ${cpu.toFixed(1)} | ${perRequest.toFixed(0)} | ${median(ms.map((m) => m.loadGeneratorCpu)).toFixed(1)} |`;
+    }),
   ];
   const ours = summary.find((s) => s.t.name === 'driftgate defaults');
   const peers = summary.filter((s) => s.t.family !== 'driftgate');
