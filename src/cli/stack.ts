@@ -67,7 +67,7 @@ async function startEmbeddedMonitor(config: Config, bus: EventBus, repo: ModelRe
 
 /** The gateway's bus: on Kafka its client runs in a worker thread unless DRIFTGATE_KAFKA_THREAD is off. */
 function servingBus(config: Config, logger: Logger, registry: Registry): EventBus {
-  if (config.kafkaBrokers.length > 0 && config.kafkaThread) return new KafkaThreadBus(busConfig(config), { logger });
+  if (config.kafkaBrokers.length > 0 && config.kafkaThread) return new KafkaThreadBus(busConfig(config), { logger, registry });
   return createEventBus(busConfig(config), logger, registry);
 }
 

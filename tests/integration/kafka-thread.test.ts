@@ -3,6 +3,7 @@
 // subscription, against the real broker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { KafkaThreadBus } from '../../src/core/bus/kafka-thread.js';
 import type { BusConfig } from '../../src/core/bus/index.js';
 import type { BusMessage } from '../../src/core/bus/types.js';
@@ -40,7 +41,8 @@ describe('KafkaThreadBus when its thread ends', () => {
     if ('skip' in found) return t.skip(found.skip);
     const topic = uniqueTopic('thread-restart');
     const groupId = uniqueTopic('thread-restart-group');
-    const bus = new KafkaThreadBus(busConfig(found), { logger: silentLogger, restartDelayMs: () => 200 });
+    const registry = new Registry();
+    const bus = new KafkaThreadBus(busConfig(found), { logger: silentLogger, registry, restartDelayMs: () => 200 });
     t.after(async () => {
       await bus.close();
       await deleteTopicsAndGroups(found, { topics: [topic], groups: [groupId] });
@@ -63,6 +65,8 @@ describe('KafkaThreadBus when its thread ends', () => {
     500);
     await waitFor('the old subscription receiving from the new thread', 60_000, () => got.some((m) => m.key === 'after'));
     assert.equal(got.filter((m) => m.key === 'before').length >= 1, true);
+    const restarts = await registry.getSingleMetric('driftgate_kafka_thread_restarts_total')?.get();
+    assert.equal(restarts?.values[0]?.value, 1);
   });
 
   it('close() ends the thread: later calls are refused with EVENT_BUS_UNAVAILABLE', { timeout: 60_000 }, async (t) => {

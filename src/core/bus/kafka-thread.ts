@@ -10,6 +10,8 @@
 // to a minute; the subscriptions made through this bus are made again on the new one.
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort, Worker } from 'node:worker_threads';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { DriftgateError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { logForwarded, startModuleWorker } from '../threads.js';
@@ -35,6 +37,8 @@ const STABLE_MS = 60_000;
 
 export interface KafkaThreadBusOptions {
   logger: Logger;
+  /** Where `driftgate_kafka_thread_restarts_total` is counted. */
+  registry?: Registry | undefined;
   /** Pause before restart number `failures` (1-based) of a worker that ended. @defaultValue 1 s doubling up to 60 s */
   restartDelayMs?: (failures: number) => number;
 }
@@ -82,6 +86,7 @@ export class KafkaThreadBus implements EventBus {
   private readonly held = new Set<HeldSubscription>();
   private readonly logger: Logger;
   private readonly restartDelayMs: (failures: number) => number;
+  private readonly restarts: Counter | undefined;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -92,6 +97,9 @@ export class KafkaThreadBus implements EventBus {
   ) {
     this.logger = options.logger;
     this.restartDelayMs = options.restartDelayMs ?? ((failures) => redeliveryDelay(failures, 1_000, 60_000));
+    this.restarts = options.registry
+      ? new Counter({ name: 'driftgate_kafka_thread_restarts_total', help: 'Times the Kafka client\'s worker thread ended unexpectedly and was started again.', registers: [options.registry] })
+      : undefined;
     this.current = this.startWorker();
   }
 
@@ -146,6 +154,7 @@ export class KafkaThreadBus implements EventBus {
     this.failures = Date.now() - worker.startedAt >= STABLE_MS ? 1 : this.failures + 1;
     const delayMs = this.restartDelayMs(this.failures);
     this.logger.error('the Kafka client thread ended; starting a new one', { exitCode: code, delayMs });
+    this.restarts?.inc();
     for (const held of this.held) held.inner = undefined;
     this.restartTimer = setTimeout(() => {
       if (this.closed) return;
