@@ -6,7 +6,7 @@
 //   npm run bench:monitor -- [--predictions 50000] [--kafka 127.0.0.1:9092] [--window 500] [--runs 3] [--skipKafka]
 //                            [--batches 500] (batch sizes of the direct source, e.g. 10,50,500)
 //                            [--gather 50] (ms the Kafka source lets batches gather into one transaction; 0 = none)
-//                            [--client kafkajs|platformatic] (the Kafka client under the bus) [--kafkaOnly] (skip direct and embedded)
+//                            [--kafkaOnly] (skip the direct and embedded sources)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -38,14 +38,10 @@ const { values: args } = parseArgs({
     batches: { type: 'string', default: '500' },
     /** DRIFTGATE_MONITOR_GATHER_MS of the Kafka source (what `driftgate monitor` uses). */
     gather: { type: 'string', default: String(configDefaults.monitorGatherMs) },
-    /** The Kafka source's client: KafkaBus on kafkajs or PlatformaticKafkaBus. */
-    client: { type: 'string', default: 'kafkajs' },
     /** Measures the Kafka source only. */
     kafkaOnly: { type: 'boolean', default: false },
   },
 });
-if (args.client !== 'kafkajs' && args.client !== 'platformatic') throw new Error(`--client must be kafkajs or platformatic, not ${args.client}`);
-const kafkaClient: 'kafkajs' | 'platformatic' = args.client;
 const count = Number(args.predictions);
 const manifest: Manifest = await readManifestAt('models/iris-onnx/1');
 const policy = parsePolicyDocument(JSON.stringify({ default: { window: { size: Number(args.window) } } }));
@@ -141,7 +137,7 @@ async function direct(batch: number): Promise<Row> {
 
 async function viaBus(kind: 'embedded' | 'kafka'): Promise<Row> {
   const prefix = `bench${randomUUID().slice(0, 8)}.`;
-  const config = { kafkaBrokers: kind === 'kafka' ? args.kafka!.split(',') : [], kafkaClient, topicPrefix: prefix, embeddedRetention: 4 * count, topicPartitions: 3 };
+  const config = { kafkaBrokers: kind === 'kafka' ? args.kafka!.split(',') : [], topicPrefix: prefix, embeddedRetention: 4 * count, topicPartitions: 3 };
   const bus = createEventBus(config);
   await bus.ensureTopics(eventTopicSpecs(config));
   const { predictions, labels } = makeEvents(count, kind);
@@ -163,7 +159,7 @@ async function viaBus(kind: 'embedded' | 'kafka'): Promise<Row> {
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const row = {
-    source: kind === 'kafka' ? `Kafka (${args.kafka}, ${kafkaClient})` : 'embedded bus',
+    source: kind === 'kafka' ? `Kafka (${args.kafka})` : 'embedded bus',
     events: 2 * count,
     seconds,
     perSecond: (2 * count) / seconds,

@@ -4,7 +4,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { EmbeddedBus } from '../../src/core/bus/embedded.js';
 import { KafkaBus } from '../../src/core/bus/kafka.js';
-import { PlatformaticKafkaBus } from '../../src/core/bus/platformatic-kafka.js';
 import { PortBus, hostBusOnPort } from '../../src/core/bus/port-bus.js';
 import type { EventBus } from '../../src/core/bus/types.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -68,17 +67,6 @@ busContractSuite(
     const found = await kafkaBrokers();
     if ('skip' in found) return found;
     return new KafkaBus({ ...kafkaContractOptions, brokers: found, kafkaLogLevel: process.env.DRIFTGATE_TEST_KAFKA_LOG ? 'warn' : 'nothing' });
-  },
-  removeCreated,
-);
-
-// The same contract on the other Kafka client (issue 13): @platformatic/kafka behind the same port.
-busContractSuite(
-  'kafka (@platformatic/kafka)',
-  async () => {
-    const found = await kafkaBrokers();
-    if ('skip' in found) return found;
-    return new PlatformaticKafkaBus({ ...kafkaContractOptions, brokers: found });
   },
   removeCreated,
 );

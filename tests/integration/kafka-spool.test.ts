@@ -6,9 +6,6 @@
 // broker of its own (deploy/kafka/kafka.sh with its own run dir and ports) and stops and starts
 // that one. A proxy in front of the shared broker would not do: Kafka advertises 127.0.0.1:9092
 // in its metadata, so clients bypass a proxy after their first metadata request.
-//
-// DRIFTGATE_TEST_KAFKA_CLIENT=platformatic runs the same scenarios on PlatformaticKafkaBus
-// (tests/integration/platformatic-kafka-spool.test.ts does so); the default is KafkaBus on kafkajs.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +15,6 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/core/bus/kafka.js';
 import type { KafkaBusOptions } from '../../src/core/bus/kafka.js';
-import { PlatformaticKafkaBus } from '../../src/core/bus/platformatic-kafka.js';
 import { EventPublisher } from '../../src/core/bus/publisher.js';
 import type { PublisherOptions } from '../../src/core/bus/publisher.js';
 import { DiskSpool } from '../../src/core/bus/spool.js';
@@ -94,10 +90,7 @@ const publisherOptions: PublisherOptions = {
   retryDelayMs: 200,
 };
 
-const client = process.env.DRIFTGATE_TEST_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs';
-const BusClass = client === 'platformatic' ? PlatformaticKafkaBus : KafkaBus;
-
-describe(`EventPublisher over ${BusClass.name}: broker outage, restart and spool bound`, () => {
+describe('EventPublisher over KafkaBus: broker outage, restart and spool bound', () => {
   let skipReason: string | undefined;
   let broker: PrivateBroker | undefined;
   const spoolDirs: string[] = [];
@@ -112,7 +105,7 @@ describe(`EventPublisher over ${BusClass.name}: broker outage, restart and spool
     return dir;
   };
   const kafkaBus = (brokers: string[]) => {
-    const bus = new BusClass({ ...busOptions, brokers });
+    const bus = new KafkaBus({ ...busOptions, brokers });
     buses.push(bus);
     return bus;
   };

@@ -1,11 +1,10 @@
-// The event bus: the port, its adapters (embedded; Kafka on kafkajs or on @platformatic/kafka), the
-// on-disk spool and the publisher the gateway uses.
+// The event bus: the port, its adapters (embedded; Kafka on kafkajs, on the calling thread or in a
+// worker thread of its own), the on-disk spool and the publisher the gateway uses.
 import type { Registry } from 'prom-client';
 import { topicNames } from '../events.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedBus } from './embedded.js';
 import { KafkaBus } from './kafka.js';
-import { PlatformaticKafkaBus } from './platformatic-kafka.js';
 import { BATCH_DEFAULTS } from './types.js';
 import type { EventBus, TopicSpec } from './types.js';
 
@@ -25,8 +24,6 @@ export { EmbeddedBus } from './embedded.js';
 export type { EmbeddedBusOptions } from './embedded.js';
 export { KafkaBus } from './kafka.js';
 export type { KafkaBusOptions } from './kafka.js';
-export { PlatformaticKafkaBus } from './platformatic-kafka.js';
-export type { PlatformaticKafkaBusOptions } from './platformatic-kafka.js';
 export { KafkaThreadBus } from './kafka-thread.js';
 export type { KafkaThreadBusOptions } from './kafka-thread.js';
 export { PortBus, hostBusOnPort } from './port-bus.js';
@@ -61,8 +58,6 @@ export interface BusConfig {
   consumerMaxAttempts?: number;
   /** Most messages handed to one handler call (one monitor transaction). @defaultValue `BATCH_DEFAULTS.consumerBatchSize` (2000) */
   consumerBatchSize?: number;
-  /** The Kafka client under the bus: KafkaBus (kafkajs) or PlatformaticKafkaBus. @defaultValue 'kafkajs' */
-  kafkaClient?: 'kafkajs' | 'platformatic';
 }
 
 /**
@@ -74,15 +69,14 @@ export function createEventBus(config: BusConfig, logger?: Logger, registry?: Re
   if (config.kafkaBrokers.length === 0) {
     return new EmbeddedBus({ ...common, retentionMessages: config.embeddedRetention, ...(registry ? { registry } : {}) });
   }
-  const kafka = {
+  return new KafkaBus({
     ...common,
     brokers: [...config.kafkaBrokers],
     clientId: config.kafkaClientId,
     connectionTimeoutMs: config.kafkaConnectionTimeoutMs,
     requestTimeoutMs: config.kafkaRequestTimeoutMs,
     retry: { retries: config.kafkaRetries },
-  };
-  return config.kafkaClient === 'platformatic' ? new PlatformaticKafkaBus(kafka) : new KafkaBus(kafka);
+  });
 }
 
 /** The four driftgate topics with the configured partitions and replication, for ensureTopics. */

@@ -1,6 +1,6 @@
 // How the Kafka adapters hand a fetched batch to a subscriber: in chunks, each committed only after
 // the handler resolved, with a bounded in-place retry so one bad chunk can neither stall a partition
-// nor loop forever. Shared by the kafkajs and the @platformatic/kafka adapters.
+// nor loop forever. `deliverInChunks` knows no client library; `consumeInChunks` feeds it kafkajs batches.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload } from 'kafkajs';
 import { describeError } from '../errors.js';

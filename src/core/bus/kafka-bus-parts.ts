@@ -1,5 +1,6 @@
-// Pieces both Kafka adapters (KafkaBus on kafkajs, PlatformaticKafkaBus on @platformatic/kafka) are
-// built from, so the two differ only where their clients do: the settings with their defaults, the
+// The parts of the Kafka adapter that do not depend on the client library, so another client can be
+// put behind the port by writing only what differs (an adapter on @platformatic/kafka was built this
+// way and measured; docs/benchmarks.md, "Drift monitor"): the settings with their defaults, the
 // serial send queue, a subscription's first-fetch wait and restart pacing, the set of live
 // subscriptions, the lazily decoded message, and the EventBus methods that only delegate.
 import { DriftgateError } from '../errors.js';
